@@ -1,0 +1,40 @@
+"""The ``miner`` command line: thin wrappers over library functions.
+
+Errors a user can fix (bad plan, bad SQL, missing credentials) print one line each and exit
+with status 2; nothing prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from miner.errors import MinerError
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class MinerGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MinerError as exc:
+            for line in str(exc).splitlines() or ["error"]:
+                click.echo(f"error: {line}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=MinerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="refusal-miner")
+def main() -> None:
+    """refusal-miner: find first-hand accounts of LLM refusals in mental-health support."""
+
+
+def _register() -> None:
+    from miner.cli import harvest, plan, replay, sql  # noqa: F401  (each module adds its commands)
+
+
+_register()

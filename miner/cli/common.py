@@ -1,0 +1,61 @@
+"""Options and printers shared by the command modules."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from miner.config import resolve_warehouse
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def warehouse_option(fn: Callable) -> Callable:
+    """``--warehouse PATH``, else ``$MINER_WAREHOUSE``, else ``data/warehouse.duckdb``."""
+    return click.option("--warehouse", "warehouse", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help="Warehouse file (default: $MINER_WAREHOUSE or data/warehouse.duckdb).")(fn)
+
+
+def warehouse_path(explicit: Path | None) -> Path:
+    return resolve_warehouse(explicit)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (datetime, date)):
+        return v.isoformat(sep=" ") if isinstance(v, datetime) else v.isoformat()
+    return str(v)
+
+
+def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table",
+               title: str | None = None) -> None:
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow(["" if v is None else v for v in r])
+        return
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], default=str, indent=1))
+        return
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*(_cell(v) for v in r))
+    console.print(table)
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                      show_default=True, help="Output format.")

@@ -1,0 +1,249 @@
+"""The warehouse: the only module that talks to DuckDB.
+
+Everything else hands this module rows (dataclasses or dicts) and SQL text, and gets rows
+back; nobody else holds a connection. That keeps Prefect tasks picklable (they pass the
+warehouse *path*), keeps the SQL surface in one place, and lets us change how we connect
+(read-only opens, lock retries) without touching the pipeline.
+
+Schema changes are ordered migrations in ``warehouse/migrations/NNN_name.sql``, applied
+automatically on open and recorded in ``schema_version`` (applying twice is a no-op).
+Views live in ``warehouse/views/*.sql`` and are re-created whenever their text changes,
+because views are the public SQL surface and grow with every stage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from miner.errors import MinerError
+
+
+def _resource_dir(name: str) -> Path:
+    """Find ``warehouse/`` or ``queries/`` in a checkout, else inside an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / name, here / f"_{name}"):
+        if candidate.is_dir():
+            return candidate
+    raise MinerError(f"cannot find the {name}/ folder next to the miner package")
+
+
+def migrations_dir() -> Path:
+    return _resource_dir("warehouse") / "migrations"
+
+
+def views_dir() -> Path:
+    return _resource_dir("warehouse") / "views"
+
+
+def now_utc() -> datetime:
+    """Naive UTC timestamp: DuckDB TIMESTAMP columns hold UTC throughout the warehouse."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class WarehouseError(MinerError):
+    """A query failed; the message is DuckDB's own, folded onto one line."""
+
+    def __init__(self, exc: BaseException | str, prefix: str = "") -> None:
+        lines = [ln.strip() for ln in str(exc).splitlines()]
+        lines = [ln for ln in lines if ln and set(ln) != {"^"}]
+        super().__init__(prefix + " | ".join(lines))
+
+
+class Warehouse:
+    """An open warehouse file. Use as a context manager, or call :meth:`close`.
+
+    ``Warehouse.open(path)`` creates the file and its folder if needed and brings the
+    schema up to date. ``read_only=True`` never writes (for analysts' ad-hoc SQL while a
+    harvest holds the write lock, and for the report).
+    """
+
+    LOCK_WAIT_SECONDS = 30.0
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self._con = con
+        self.path = path
+        self.read_only = read_only
+
+    # -- opening ---------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False, migrate: bool = True) -> "Warehouse":
+        path = Path(path)
+        if read_only and not path.exists():
+            raise MinerError(f"{path}: no warehouse here (run a harvest first, or pass --warehouse)")
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = cls._connect_with_retry(path, read_only)
+        wh = cls(con, path, read_only)
+        if migrate and not read_only:
+            wh.migrate()
+        return wh
+
+    @classmethod
+    def _connect_with_retry(cls, path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Another process (a harvest, the web app) may hold DuckDB's file lock briefly."""
+        deadline = time.monotonic() + cls.LOCK_WAIT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise MinerError(f"{path}: cannot open the warehouse: {exc}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def __enter__(self) -> "Warehouse":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- schema ----------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in order, then refresh changed views. Returns names applied."""
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        done = {v for (v,) in self._con.execute("SELECT version FROM schema_version").fetchall()}
+        applied: list[str] = []
+        for path in sorted(migrations_dir().glob("*.sql")):
+            version = int(path.name.split("_", 1)[0])
+            if version in done:
+                continue
+            with self.transaction():
+                self._con.execute(path.read_text())
+                self._con.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)", [version, path.stem, now_utc()]
+                )
+            applied.append(path.stem)
+        self._refresh_views()
+        return applied
+
+    def _refresh_views(self) -> None:
+        files = sorted(views_dir().glob("*.sql"))
+        digest = hashlib.sha256(b"".join(f.name.encode() + f.read_bytes() for f in files)).hexdigest()
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchone()
+        if row and row[0] == digest:
+            return
+        with self.transaction():
+            for f in files:
+                self._con.execute(f.read_text())
+            self._con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('views_sha256', ?)", [digest]
+            )
+
+    def schema_versions(self) -> list[tuple[int, str]]:
+        return self.rows("SELECT version, name FROM schema_version ORDER BY version")
+
+    # -- reading ---------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> None:
+        try:
+            self._con.execute(sql, params)
+        except duckdb.Error as exc:
+            raise WarehouseError(exc) from None
+
+    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[tuple]:
+        try:
+            return self._con.execute(sql, params).fetchall()
+        except duckdb.Error as exc:
+            raise WarehouseError(exc) from None
+
+    def dicts(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[dict]:
+        try:
+            cur = self._con.execute(sql, params)
+        except duckdb.Error as exc:
+            raise WarehouseError(exc) from None
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+        row = self.rows(sql, params)
+        return row[0][0] if row else None
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
+        """Column names and rows, for the CLI's table printer and CSV output."""
+        try:
+            cur = self._con.execute(sql, params)
+        except duckdb.Error as exc:
+            raise WarehouseError(exc) from None
+        if cur.description is None:
+            return [], []
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        try:
+            return self._con.execute(sql, params).fetch_arrow_table()
+        except duckdb.Error as exc:
+            raise WarehouseError(exc) from None
+
+    def column_names(self, table: str) -> list[str]:
+        return [r[0] for r in self.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [table])]
+
+    # -- writing ---------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator["Warehouse"]:
+        """All-or-nothing: a crash inside leaves no half-written rows."""
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        else:
+            self._con.execute("COMMIT")
+
+    def insert(
+        self,
+        table: str,
+        rows: Iterable[Any] | pa.Table,
+        *,
+        on_conflict: str | None = None,
+    ) -> int:
+        """Bulk-insert rows (dataclasses, dicts or an Arrow table) by column name.
+
+        ``on_conflict`` is DuckDB's clause after ``ON CONFLICT``, e.g. ``"DO NOTHING"`` or
+        ``"(doc_id) DO UPDATE SET title = excluded.title"``. Rows go in as one Arrow batch,
+        never one statement per row.
+        """
+        tbl = rows if isinstance(rows, pa.Table) else _to_arrow(rows)
+        if tbl.num_rows == 0:
+            return 0
+        cols = ", ".join(f'"{c}"' for c in tbl.column_names)
+        view = f"_batch_{table}"
+        self._con.register(view, tbl)
+        try:
+            sql = f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM {view}'
+            if on_conflict:
+                sql += f" ON CONFLICT {on_conflict}"
+            self._con.execute(sql)
+        except duckdb.Error as exc:
+            raise WarehouseError(exc, f"insert into {table}: ") from None
+        finally:
+            self._con.unregister(view)
+        return tbl.num_rows
+
+
+def _to_arrow(rows: Iterable[Any]) -> pa.Table:
+    dict_rows = [dataclasses.asdict(r) if dataclasses.is_dataclass(r) else dict(r) for r in rows]
+    if not dict_rows:
+        return pa.table({})
+    return pa.Table.from_pylist(dict_rows)

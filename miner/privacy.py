@@ -1,0 +1,63 @@
+"""Pseudonymize people before anything is stored.
+
+Raw usernames never reach the warehouse: authors become keyed hashes (HMAC-SHA256 with the
+installation's secret), and ``u/name`` mentions in text become ``u/anon_<hash>`` with the
+same key, so a mention of someone and their own posts still line up for deduplication and
+incident linking, while nobody without the secret can test a guessed username against the
+warehouse. The same scrub runs over raw payloads before they are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Any
+
+DELETED_AUTHORS = {"[deleted]", "[removed]", ""}
+
+# u/name, /u/name, reddit.com/u/name, reddit.com/user/name (Reddit names: 3-20 of [A-Za-z0-9_-])
+_HANDLE = re.compile(
+    r"(?i)(?P<prefix>(?<![\w/])/?u/|reddit\.com/u(?:ser)?/)(?P<name>[A-Za-z0-9_-]{3,20})(?![A-Za-z0-9_-])"
+)
+_AUTHOR_KEYS = {"author", "author_fullname", "approved_by", "banned_by", "removed_by",
+                "mod_reason_by", "link_author"}
+
+
+class Pseudonymizer:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return "Pseudonymizer(secret=***)"
+
+    def _digest(self, name: str) -> str:
+        return hmac.new(self._secret, name.lower().encode(), hashlib.sha256).hexdigest()
+
+    def author(self, name: str | None) -> str | None:
+        """``a_`` + 16 hex characters, or None for deleted and missing authors."""
+        if name is None or name in DELETED_AUTHORS:
+            return None
+        return "a_" + self._digest(name)[:16]
+
+    def mask_handles(self, text: str | None) -> str | None:
+        """Replace every Reddit username mention by a stable pseudonym."""
+        if not text or "u/" not in text.lower() and "/user/" not in text.lower():
+            return text
+        return _HANDLE.sub(lambda m: f"{m.group('prefix')}anon_{self._digest(m.group('name'))[:8]}", text)
+
+    def scrub(self, obj: Any) -> Any:
+        """A copy of a JSON payload with author fields hashed and handles masked."""
+        if isinstance(obj, dict):
+            out = {}
+            for k, v in obj.items():
+                if k in _AUTHOR_KEYS and isinstance(v, str):
+                    out[k] = v if v in DELETED_AUTHORS else self.author(v)
+                else:
+                    out[k] = self.scrub(v)
+            return out
+        if isinstance(obj, list):
+            return [self.scrub(v) for v in obj]
+        if isinstance(obj, str):
+            return self.mask_handles(obj)
+        return obj

@@ -1,0 +1,149 @@
+"""Ground truth for the replay corpus: what each item really is, keyed by document id.
+
+Read only by tests and benches (an architecture test checks that no pipeline module imports
+this). Labels come from ``truth/*.toml``; duplicate groups, planted PII and text damage
+come from how the corpus was built (crossposts, reposts, syndication, identical texts).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from miner.replay.corpus import TRUTH_DIR, Corpus, load_corpus
+
+
+@dataclass(frozen=True)
+class Label:
+    key: str
+    doc_id: str
+    label: str  # incident | not | unsure
+    incident: str | None = None
+    product: str | None = None
+    context: str | None = None
+    form: tuple[str, ...] = ()
+    refusal_type: str | None = None
+    phases: tuple[str, ...] = ()
+    outcome: str | None = None
+    first_hand: bool | None = None
+    implied: bool = False
+    sensitive: tuple[str, ...] = ()
+    reason: str | None = None
+    trap: str | None = None
+
+
+@dataclass(frozen=True)
+class DupGroup:
+    kinds: frozenset[str]  # crosspost | repost | syndication | same_text
+    doc_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PlantedPii:
+    doc_id: str
+    field: str
+    type: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class GroundTruth:
+    labels: dict[str, Label]
+    dup_groups: list[DupGroup]
+    pii: list[PlantedPii]
+    damaged: dict[str, str]
+    kinds: dict[str, str] = field(default_factory=dict)  # doc_id -> submission | comment | article
+
+    @property
+    def incidents(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for doc_id, lab in self.labels.items():
+            if lab.label == "incident" and lab.incident:
+                out.setdefault(lab.incident, []).append(doc_id)
+        return out
+
+    def is_incident(self, doc_id: str) -> bool:
+        lab = self.labels.get(doc_id)
+        return lab is not None and lab.label == "incident"
+
+    def duplicate_pairs(self) -> set[frozenset[str]]:
+        pairs: set[frozenset[str]] = set()
+        for g in self.dup_groups:
+            ids = sorted(g.doc_ids)
+            for i, a in enumerate(ids):
+                for b in ids[i + 1:]:
+                    pairs.add(frozenset((a, b)))
+        return pairs
+
+
+def _tuple(v) -> tuple[str, ...]:
+    return tuple(v) if isinstance(v, list) else ((v,) if v else ())
+
+
+@lru_cache(maxsize=2)
+def load_truth(corpus: Corpus | None = None, truth_dir: Path = TRUTH_DIR) -> GroundTruth:
+    corpus = corpus or load_corpus()
+    labels: dict[str, Label] = {}
+    for f in sorted(truth_dir.glob("*.toml")):
+        for key, t in tomllib.loads(f.read_text(encoding="utf-8")).items():
+            if key not in corpus.by_key:
+                raise ValueError(f"{f.name}: truth for unknown item {key!r}")
+            doc_id = corpus.doc_id(key)
+            labels[doc_id] = Label(
+                key=key, doc_id=doc_id, label=t.get("label", "not"), incident=t.get("incident"),
+                product=t.get("product"), context=t.get("context"), form=_tuple(t.get("form")),
+                refusal_type=t.get("refusal_type"), phases=_tuple(t.get("phases")), outcome=t.get("outcome"),
+                first_hand=t.get("first_hand"), implied=bool(t.get("implied", False)),
+                sensitive=_tuple(t.get("sensitive")), reason=t.get("reason"), trap=t.get("trap"))
+    kinds = {s.doc_id: "submission" for s in corpus.submissions}
+    kinds.update({c.doc_id: "comment" for c, _ in corpus.comments()})
+    kinds.update({a.doc_id: "article" for a in corpus.articles})
+    pii = [PlantedPii(corpus.doc_id(p.item_key), p.field, p.type, p.text, p.start, p.end) for p in corpus.pii]
+    damaged = {corpus.doc_id(k): v for k, v in corpus.damaged.items()}
+    return GroundTruth(labels, _dup_groups(corpus), pii, damaged, kinds)
+
+
+def _dup_groups(corpus: Corpus) -> list[DupGroup]:
+    """Union of every "same story" relation the corpus was built with."""
+    parent: dict[str, str] = {}
+    kinds: dict[str, set[str]] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str, kind: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+            kinds[rb] = kinds.pop(ra, set()) | kinds.get(rb, set())
+        kinds.setdefault(find(b), set()).add(kind)
+
+    by_key = corpus.by_key
+    for s in corpus.submissions:
+        if s.crosspost_of in by_key:
+            union(s.doc_id, by_key[s.crosspost_of].doc_id, "crosspost")
+        if s.repost_of in by_key:
+            union(s.doc_id, by_key[s.repost_of].doc_id, "repost")
+    for a in corpus.articles:
+        if a.syndicates in by_key:
+            union(a.doc_id, by_key[a.syndicates].doc_id, "syndication")
+    same: dict[str, str] = {}
+    for s in corpus.submissions:
+        text = " ".join(f"{s.title} {s.selftext}".lower().split())
+        if s.state != "ok" or len(text) < 80 or s.crosspost_of:
+            continue
+        if text in same:
+            union(s.doc_id, same[text], "same_text")
+        else:
+            same[text] = s.doc_id
+    groups: dict[str, set[str]] = {}
+    for x in list(parent):
+        groups.setdefault(find(x), set()).add(x)
+    return [DupGroup(frozenset(kinds.get(root, set())), frozenset(ids)) for root, ids in groups.items() if len(ids) > 1]

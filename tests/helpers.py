@@ -1,0 +1,34 @@
+"""Small helpers shared by tests (not fixtures)."""
+
+from __future__ import annotations
+
+from miner.config import installation_secret
+from miner.db import Warehouse
+from miner.harvest import Harvester, QueryOutcome, RetryPolicy, finish_run, start_run
+from miner.plan import Plan, expand
+from miner.privacy import Pseudonymizer
+from miner.sources import sources_for
+
+NO_SLEEP = RetryPolicy(attempts=3, base_seconds=0.0, sleep=lambda s: None)
+
+
+def harvest(wh: Warehouse, plan: Plan, endpoints, *, sources=("reddit", "news"),
+            retry: RetryPolicy = NO_SLEEP) -> tuple[str, list[QueryOutcome]]:
+    """One run of ``plan`` without Prefect (the flow test covers the Prefect path)."""
+    run_id = start_run(wh, plan, endpoint="replay")
+    h = Harvester(wh, plan, run_id, Pseudonymizer(installation_secret(wh.path)),
+                  reddit=sources_for(endpoints, "reddit") if "reddit" in sources else None,
+                  news=sources_for(endpoints, "news") if "news" in sources else None, retry=retry)
+    outcomes = [h.run_query(q) for q in expand(plan) if q.source in sources]
+    finish_run(wh, run_id, outcomes)
+    return run_id, outcomes
+
+
+def all_text(wh: Warehouse) -> str:
+    """Every value of every table, as one string (for "this never appears anywhere" checks)."""
+    parts = []
+    for (table,) in wh.rows("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"):
+        cols = wh.column_names(table)
+        expr = " || '\x1f' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in cols)
+        parts += [r[0] for r in wh.rows(f'SELECT {expr} FROM "{table}"')]
+    return "\n".join(parts)

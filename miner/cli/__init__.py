@@ -34,7 +34,13 @@ def main() -> None:
 
 
 def _register() -> None:
-    from miner.cli import harvest, plan, replay, sql  # noqa: F401  (each module adds its commands)
+    """Import every module of this package: each one adds its own commands to ``main``."""
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name != "common":
+            importlib.import_module(f"{__name__}.{mod.name}")
 
 
 _register()

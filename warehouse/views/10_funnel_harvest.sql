@@ -1,6 +1,5 @@
--- v_funnel: how many items each stage keeps, per source (DESIGN.md section 3).
--- Columns: source, step (order of the stage), stage, n. Later stages add rows.
-CREATE OR REPLACE VIEW v_funnel AS
+-- Funnel rows of the harvest stage (steps 1-3). v_funnel unions every _funnel_* view.
+CREATE OR REPLACE VIEW _funnel_harvest AS
 WITH qr AS (
     SELECT source, count(DISTINCT query_id) AS n
     FROM requests WHERE query_id IS NOT NULL AND status = 200 GROUP BY source
@@ -11,5 +10,4 @@ WITH qr AS (
 )
 SELECT source, 1 AS step, 'queries run' AS stage, n FROM qr
 UNION ALL SELECT source, 2, 'hits', n FROM h
-UNION ALL SELECT source, 3, 'unique documents', n FROM d
-ORDER BY source, step;
+UNION ALL SELECT source, 3, 'unique documents', n FROM d;

@@ -58,10 +58,13 @@ class RedditCredentials:
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where the sources send requests. ``None`` means the live service."""
+    """How to reach the sources. A ``None`` URL means the live service."""
 
     reddit_url: str | None = None
     newsapi_url: str | None = None
+    timeout: float = 16.0  # seconds before a slow response counts as failed (and is retried)
+    pace: bool = True  # space requests at the plan's rate; off for a replay that enforces no limit
+    window_seconds: int = 600  # Reddit's rate-limit window (what its x-ratelimit-reset counts down)
 
     @property
     def is_replay(self) -> bool:

@@ -139,8 +139,8 @@ class Warehouse:
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
         )
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchone()
-        if row and row[0] == digest:
+        rows = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchall()
+        if rows and rows[0][0] == digest:
             return
         with self.transaction():
             for f in files:
@@ -154,8 +154,10 @@ class Warehouse:
 
     # -- reading ---------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> None:
+        """Run a statement for its effect. Its result is drained: DuckDB refuses new work on a
+        connection while a result is unfinished."""
         try:
-            self._con.execute(sql, params)
+            self._con.execute(sql, params).fetchall()
         except duckdb.Error as exc:
             raise WarehouseError(exc) from None
 

@@ -12,14 +12,16 @@ it, so an unchanged source costs one request per query.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import random
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from miner.db import Warehouse, now_utc
 from miner.normalize import news_article, reddit_comment, reddit_submission, walk_comments
@@ -58,7 +60,11 @@ def _unique(queries: list[PlannedQuery]) -> list[PlannedQuery]:
 
 
 def start_run(wh: Warehouse, plan: Plan, *, endpoint: str, flow_run_id: str | None = None) -> str:
+    """Open a run. Runs still marked 'running' belong to a process that died (the caller holds
+    the harvest lock), so they are closed as 'interrupted'; their work resumes in this run."""
     run_id = new_run_id()
+    wh.execute("UPDATE harvest_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+               [now_utc()])
     register_plan(wh, plan, expand(plan))
     wh.insert("harvest_runs", [{"run_id": run_id, "plan_id": plan.plan_id, "started_at": now_utc(),
                                 "finished_at": None, "status": "running", "endpoint": endpoint,
@@ -70,20 +76,32 @@ def start_run(wh: Warehouse, plan: Plan, *, endpoint: str, flow_run_id: str | No
 class QueryOutcome:
     query_id: str
     source: str
-    status: str  # ok | failed | deferred
+    status: str  # ok | failed | deferred (budget spent mid-way) | skipped (left for the next run)
     requests: int = 0
     hits: int = 0
     new_documents: int = 0
     error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
-def finish_run(wh: Warehouse, run_id: str, outcomes: list[QueryOutcome]) -> str:
-    """ok when every query succeeded, partial when some did, failed when none did."""
+def record_outcomes(wh: Warehouse, run_id: str, outcomes: list[QueryOutcome]) -> None:
+    wh.insert("run_queries", [{"run_id": run_id, "query_id": o.query_id, "source": o.source, "status": o.status,
+                               "requests": o.requests, "hits": o.hits, "new_documents": o.new_documents,
+                               "error": o.error, "started_at": o.started_at, "finished_at": o.finished_at}
+                              for o in outcomes],
+              on_conflict="(run_id, query_id) DO UPDATE SET status = excluded.status, requests = excluded.requests, "
+                          "hits = excluded.hits, new_documents = excluded.new_documents, error = excluded.error, "
+                          "finished_at = excluded.finished_at")
+
+
+def finish_run(wh: Warehouse, run_id: str, outcomes: list[QueryOutcome], note: str | None = None) -> str:
+    """ok when every query ran to the end; partial when some failed or wait for budget;
+    failed when none succeeded (the only case the CLI exits non-zero)."""
     done = [o for o in outcomes if o.status == "ok"]
-    failed = [o for o in outcomes if o.status == "failed"]
-    status = "ok" if not failed else ("partial" if done else "failed")
-    wh.execute("UPDATE harvest_runs SET finished_at = ?, status = ? WHERE run_id = ?",
-               [now_utc(), status, run_id])
+    status = "ok" if len(done) == len(outcomes) else ("partial" if done else "failed")
+    wh.execute("UPDATE harvest_runs SET finished_at = ?, status = ?, note = coalesce(?, note) WHERE run_id = ?",
+               [now_utc(), status, note, run_id])
     return status
 
 
@@ -107,6 +125,45 @@ class RetryPolicy:
                 backoff = random.uniform(0, min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1)))
                 self.sleep(max(backoff, exc.retry_after or 0.0))
         raise AssertionError("unreachable")
+
+
+# -- budgets -------------------------------------------------------------------------------
+class RequestBudget:
+    """Requests left per source for this run (Reddit per run, NewsAPI per UTC day).
+
+    Counted from the ``requests`` table, so it survives crashes and is shared by every query
+    of a run; ``None`` means unlimited.
+    """
+
+    def __init__(self, left: dict[str, int | None]) -> None:
+        self.left = dict(left)
+
+    @classmethod
+    def for_run(cls, wh: Warehouse, run_id: str, budget) -> "RequestBudget":
+        reddit = None
+        if budget.reddit_requests_per_run is not None:
+            used = wh.scalar("SELECT count(*) FROM requests WHERE run_id = ? AND source = 'reddit'", [run_id])
+            reddit = budget.reddit_requests_per_run - used
+        return cls({"reddit": reddit, "news": budget.news_requests_per_day - news_requests_today(wh)})
+
+    def exhausted(self, source: str) -> bool:
+        left = self.left.get(source)
+        return left is not None and left <= 0
+
+    def take(self, source: str) -> None:
+        if self.exhausted(source):
+            raise BudgetExhausted(f"{source} request budget spent for this "
+                                  f"{'day' if source == 'news' else 'run'}")
+        if self.left.get(source) is not None:
+            self.left[source] -= 1
+
+    def exhaust(self, source: str) -> None:
+        self.left[source] = 0
+
+
+def news_requests_today(wh: Warehouse) -> int:
+    """NewsAPI counts requests per UTC day, whatever their outcome."""
+    return wh.scalar("SELECT count(*) FROM requests WHERE source = 'news' AND started_at >= current_date")
 
 
 # -- the harvester --------------------------------------------------------------------------
@@ -134,7 +191,8 @@ class Harvester:
     or anything with the same methods), so the harvest logic never builds clients."""
 
     def __init__(self, wh: Warehouse, plan: Plan, run_id: str, pseudonymizer: Pseudonymizer, *,
-                 reddit=None, news=None, retry: RetryPolicy | None = None) -> None:
+                 reddit=None, news=None, retry: RetryPolicy | None = None,
+                 budget: RequestBudget | None = None) -> None:
         self.wh = wh
         self.plan = plan
         self.run_id = run_id
@@ -142,10 +200,14 @@ class Harvester:
         self.reddit = reddit
         self.news = news
         self.retry = retry or RetryPolicy()
+        self.budget = budget or RequestBudget({})
+        self.source_errors: dict[str, str] = {}  # sources that could not be built, and why
 
     # public ---------------------------------------------------------------------------
     def run_query(self, q: PlannedQuery) -> QueryOutcome:
-        outcome = QueryOutcome(q.query_id, q.source, "ok")
+        """Run one query to its end (or until its source fails or its budget is spent) and
+        record the outcome; never raises for source problems."""
+        outcome = QueryOutcome(q.query_id, q.source, "ok", started_at=now_utc())
         try:
             if q.source == "reddit":
                 if self.reddit is None:
@@ -158,9 +220,13 @@ class Harvester:
             else:
                 raise PermanentError(f"unknown source {q.source!r}")
         except SourceError as exc:
+            if isinstance(exc, BudgetExhausted):
+                self.budget.exhaust(q.source)
             outcome.status = "deferred" if isinstance(exc, BudgetExhausted) else "failed"
             outcome.error = str(exc)
             self._record_failure(q, outcome)
+        outcome.finished_at = now_utc()
+        record_outcomes(self.wh, self.run_id, [outcome])
         return outcome
 
     # state ------------------------------------------------------------------------------
@@ -188,9 +254,9 @@ class Harvester:
         """Keep the cursor (a retry resumes there) and count consecutive failures."""
         self.wh.execute(
             "INSERT INTO query_state (query_id, last_run_id, last_status, last_error, failures, updated_at) "
-            "VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (query_id) DO UPDATE SET last_run_id = excluded.last_run_id, "
+            f"VALUES (?, ?, ?, ?, {int(outcome.status == 'failed')}, ?) ON CONFLICT (query_id) DO UPDATE SET last_run_id = excluded.last_run_id, "
             "last_status = excluded.last_status, last_error = excluded.last_error, "
-            "failures = query_state.failures + 1, updated_at = excluded.updated_at",
+            "failures = query_state.failures + excluded.failures, updated_at = excluded.updated_at",
             [q.query_id, self.run_id, outcome.status, outcome.error, now_utc()])
 
     # Reddit -----------------------------------------------------------------------------
@@ -320,10 +386,57 @@ class Harvester:
                                    last_status="ok")
         return self._state_row(q, high_water=st.high_water, cursor=cursor, pass_rank=rank, pass_newest=newest)
 
+    # comment refresh ----------------------------------------------------------------------
+    def refresh_comments(self, queries: list[PlannedQuery], *, max_age_days: int,
+                         now: datetime | None = None) -> QueryOutcome:
+        """Re-fetch comments of this plan's posts younger than ``max_age_days``.
+
+        Searches stop at the high-water mark, so a post found last night is not seen again;
+        its thread keeps growing for a few days, and this step picks that up. Older threads
+        are left alone. One transaction per thread.
+        """
+        outcome = QueryOutcome("comment-refresh", "reddit", "ok", started_at=now_utc())
+        reddit_queries = {q.query_id: q for q in queries if q.source == "reddit" and q.comments_per_post > 0}
+        if max_age_days <= 0 or not reddit_queries or self.reddit is None:
+            return outcome
+        now = now or now_utc()
+        rows = self.wh.rows(
+            "SELECT d.doc_id, d.native_id, list(DISTINCT h.query_id) FROM documents d "
+            "JOIN hits h ON h.doc_id = d.doc_id AND h.via = 'search' AND h.plan_id = ? "
+            "WHERE d.kind = 'submission' AND d.state = 'ok' AND d.created_at >= ? "
+            "AND (d.comments_fetched_at IS NULL OR d.comments_fetched_at < ?) "
+            "AND h.query_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY d.doc_id",
+            [self.plan.plan_id, now - timedelta(days=max_age_days), self._run_started(), list(reddit_queries)])
+        limit = max(q.comments_per_post for q in reddit_queries.values())
+        try:
+            for doc_id, native_id, query_ids in rows:
+                q = reddit_queries[query_ids[0]]
+                page = _Page()
+                fetched = self._fetch(q, page, lambda: self.reddit.comments(native_id, limit))
+                comments = [reddit_comment(c, self.p) for c in walk_comments(fetched.data[1], limit)]
+                for c in comments:
+                    c.payload_id = fetched.payload_id
+                page.docs.extend(comments)
+                page.comments_fetched.append(doc_id)
+                for qid in query_ids:
+                    for c in comments[: reddit_queries[qid].comments_per_post]:
+                        page.hits.append(Hit(self.plan.plan_id, qid, c.doc_id, "reddit", "thread", self.run_id,
+                                             None, fetched.started_at, fetched.payload_id))
+                self._commit(page, None, outcome)
+        except SourceError as exc:
+            outcome.status = "deferred" if isinstance(exc, BudgetExhausted) else "failed"
+            outcome.error = str(exc)
+        outcome.finished_at = now_utc()
+        return outcome
+
+    def _run_started(self) -> datetime:
+        return self.wh.scalar("SELECT started_at FROM harvest_runs WHERE run_id = ?", [self.run_id]) or now_utc()
+
     # shared -----------------------------------------------------------------------------
     def _fetch(self, q: PlannedQuery, page: _Page, call: Callable[[], Fetched]) -> Fetched:
         """Call the source with retries; log every attempt (failed ones too) on the page."""
         def attempt() -> Fetched:
+            self.budget.take(q.source)
             try:
                 fetched = call()
             except SourceError as exc:
@@ -357,7 +470,7 @@ class Harvester:
         return Hit(self.plan.plan_id, q.query_id, doc.doc_id, q.source, via, self.run_id, rank,
                    fetched.started_at, doc.payload_id)
 
-    def _commit(self, page: _Page, state: dict, outcome: QueryOutcome) -> None:
+    def _commit(self, page: _Page, state: dict | None, outcome: QueryOutcome) -> None:
         outcome.requests += len(page.requests)
         with self.wh.transaction():
             outcome.new_documents += save_documents(self.wh, page.docs, self.run_id)
@@ -367,7 +480,8 @@ class Harvester:
             if page.comments_fetched:
                 self.wh.execute("UPDATE documents SET comments_fetched_at = ? WHERE doc_id IN (SELECT unnest(?))",
                                 [now_utc(), page.comments_fetched])
-            self._save_state(state)
+            if state is not None:
+                self._save_state(state)
 
 
 _DOC_UPDATE = ["source", "kind", "native_id", "thread_id", "parent_id", "community", "author_hash", "title",
@@ -413,24 +527,98 @@ def save_hits(wh: Warehouse, hits: Iterable[Hit], run_id: str) -> int:
     return len(rows)
 
 
-# -- one query, from plain arguments (what a Prefect task calls) ---------------------------
-def harvest_query(warehouse_path: str, plan: Plan, run_id: str, q: PlannedQuery, endpoints) -> QueryOutcome:
-    """Open the warehouse and the sources, run one query, close. Arguments are plain data,
-    so a Prefect task can take them; clients are cached per process by :func:`sources_for`."""
-    from pathlib import Path
-
+# -- entry points with plain arguments (what Prefect tasks call) ---------------------------
+def _harvester(wh: Warehouse, path, plan: Plan, run_id: str, endpoints, sources: tuple[str, ...],
+               throttle=None) -> Harvester:
+    """A harvester with the sources it needs; a source that cannot be built (missing
+    credentials) is left out, and its queries fail with that reason."""
     from miner.config import installation_secret
     from miner.errors import MinerError
     from miner.sources import sources_for
 
+    built, errors = {}, {}
+    for name in sources:
+        try:
+            rpm = plan.budget.reddit_requests_per_minute if name == "reddit" and endpoints.pace else None
+            built[name] = sources_for(endpoints, name, rpm, throttle)
+        except MinerError as exc:
+            errors[name] = str(exc)
+    h = Harvester(wh, plan, run_id, Pseudonymizer(installation_secret(path)),
+                  budget=RequestBudget.for_run(wh, run_id, plan.budget), **built)
+    h.source_errors.update(errors)
+    return h
+
+
+def harvest_query(warehouse_path: str, plan: Plan, run_id: str, q: PlannedQuery, endpoints,
+                  throttle=None) -> QueryOutcome:
+    """Open the warehouse and the source, run one query, close. Clients are cached per
+    process by :func:`miner.sources.sources_for`, so a run's queries share one OAuth token."""
+    from pathlib import Path
+
     path = Path(warehouse_path)
     with Warehouse.open(path) as wh:
-        pseudo = Pseudonymizer(installation_secret(path))
-        try:
-            src = sources_for(endpoints, q.source)
-        except MinerError as exc:  # missing credentials: the query fails, the run goes on
-            outcome = QueryOutcome(q.query_id, q.source, "failed", error=str(exc))
-            Harvester(wh, plan, run_id, pseudo)._record_failure(q, outcome)
+        h = _harvester(wh, path, plan, run_id, endpoints, (q.source,), throttle)
+        if q.source in h.source_errors:
+            outcome = QueryOutcome(q.query_id, q.source, "failed", error=h.source_errors[q.source],
+                                   started_at=now_utc(), finished_at=now_utc())
+            h._record_failure(q, outcome)
+            record_outcomes(wh, run_id, [outcome])
             return outcome
-        harvester = Harvester(wh, plan, run_id, pseudo, **{q.source: src})
-        return harvester.run_query(q)
+        return h.run_query(q)
+
+
+def refresh_comments(warehouse_path: str, plan: Plan, run_id: str, endpoints, *, max_age_days: int,
+                     throttle=None, now: datetime | None = None) -> QueryOutcome:
+    from pathlib import Path
+
+    path = Path(warehouse_path)
+    with Warehouse.open(path) as wh:
+        h = _harvester(wh, path, plan, run_id, endpoints, ("reddit",), throttle)
+        return h.refresh_comments(expand(plan), max_age_days=max_age_days, now=now)
+
+
+def skip_queries(warehouse_path: str, run_id: str, queries: list[PlannedQuery], reason: str) -> list[QueryOutcome]:
+    """Record the queries the budget planner left for the next run."""
+    outcomes = [QueryOutcome(q.query_id, q.source, "skipped", error=reason, started_at=now_utc(),
+                             finished_at=now_utc()) for q in queries]
+    with Warehouse.open(warehouse_path) as wh:
+        record_outcomes(wh, run_id, outcomes)
+    return outcomes
+
+
+@contextmanager
+def harvest_lock(warehouse_path) -> Iterator[None]:
+    """One harvest at a time per warehouse: two interleaved runs would fight over cursors.
+
+    An OS file lock (released by the kernel if the process dies, even by SIGKILL), not a
+    row in the warehouse, so a crashed run never leaves the warehouse locked.
+    """
+    from pathlib import Path
+
+    from miner.errors import MinerError
+
+    lock_path = Path(f"{warehouse_path}.harvest.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MinerError(f"{warehouse_path}: another harvest is running on this warehouse") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def query_history(wh: Warehouse, queries: list[PlannedQuery]) -> dict:
+    """What the budget planner needs to know about each query's past runs."""
+    from miner.budget import QueryHistory
+
+    ids = [q.query_id for q in queries]
+    rows = wh.rows(
+        "SELECT s.query_id, s.high_water IS NOT NULL, s.cursor IS NOT NULL, "
+        " (SELECT requests FROM run_queries r WHERE r.query_id = s.query_id AND r.status = 'ok' "
+        "  ORDER BY finished_at DESC LIMIT 1), "
+        " (SELECT max(finished_at) FROM run_queries r WHERE r.query_id = s.query_id AND r.status <> 'skipped') "
+        "FROM query_state s WHERE s.query_id IN (SELECT unnest(?))", [ids])
+    return {qid: QueryHistory(bool(done), bool(resuming), last, ran) for qid, done, resuming, last, ran in rows}

@@ -57,6 +57,7 @@ class RedditSpec:
     sort: str = "new"
     time_filter: str = "all"
     search_comments: bool = False  # archives only: live Reddit search cannot search comments
+    refresh_comments_days: int = 7  # re-fetch comments of posts younger than this; 0 = never
 
     def scopes(self) -> list[str]:
         return ["+".join(self.subreddits)] if self.scope == "combined" else list(self.subreddits)
@@ -289,7 +290,7 @@ def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:
         return None
     p = "reddit."
     c.unknown_keys(t, {"templates", "subreddits", "scope", "posts_per_query", "comments_per_post",
-                       "sort", "time_filter", "search_comments"}, p)
+                       "sort", "time_filter", "search_comments", "refresh_comments_days"}, p)
     templates = _templates(c, t.get("templates"), f"{p}templates", needs_product=True)
     if not products:
         c.fail("products", "the [reddit] templates need at least one product")
@@ -311,6 +312,7 @@ def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:
         posts_per_query=c.count(t, "posts_per_query", 1000, p, maximum=REDDIT_LISTING_CAP),
         comments_per_post=c.count(t, "comments_per_post", 10, p, maximum=500),
         sort=sort, time_filter=tf, search_comments=c.get(t, "search_comments", bool, False, p),
+        refresh_comments_days=c.count(t, "refresh_comments_days", 7, p),
     )
 
 

@@ -17,7 +17,7 @@ def harvest(wh: Warehouse, plan: Plan, endpoints, *, sources=("reddit", "news"),
     """One run of ``plan`` without Prefect (the flow test covers the Prefect path)."""
     run_id = start_run(wh, plan, endpoint="replay")
     h = Harvester(wh, plan, run_id, Pseudonymizer(installation_secret(wh.path)),
-                  reddit=sources_for(endpoints, "reddit") if "reddit" in sources else None,
+                  reddit=sources_for(endpoints, "reddit", None) if "reddit" in sources else None,
                   news=sources_for(endpoints, "news") if "news" in sources else None, retry=retry)
     outcomes = [h.run_query(q) for q in expand(plan) if q.source in sources]
     finish_run(wh, run_id, outcomes)

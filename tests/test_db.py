@@ -35,7 +35,8 @@ def test_the_file_opens_in_plain_duckdb_with_views(wh_path):
 def test_a_failed_write_leaves_nothing_behind(wh):
     with pytest.raises(RuntimeError):
         with wh.transaction():
-            wh.execute("INSERT INTO harvest_runs VALUES ('r1', 'p', now(), NULL, 'running', 'replay', NULL)")
+            wh.execute("INSERT INTO harvest_runs (run_id, plan_id, started_at, status, endpoint) "
+                       "VALUES ('r1', 'p', now(), 'running', 'replay')")
             raise RuntimeError("crash")
     assert wh.scalar("SELECT count(*) FROM harvest_runs") == 0
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def test_cli_harvest_runs_the_flow_and_prints_the_funnel(prefect_harness, replay, wh_path):
     runner = CliRunner()
     args = ["harvest", "queries/paper.toml", "--reddit-url", replay.url, "--newsapi-url", replay.url,
-            "--warehouse", str(wh_path)]
+            "--rpm", "0", "--warehouse", str(wh_path)]
     first = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
     assert "Funnel" in first.output and "unique documents" in first.output and ": ok," in first.output

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from miner.cli import main
-from miner.cli.common import console, print_rows, warehouse_option, warehouse_path
+from miner.cli.common import FORMAT, console, print_rows, warehouse_option, warehouse_path
+from miner.errors import MinerError
 from miner.plan import load_plan
 
 
@@ -17,9 +18,12 @@ from miner.plan import load_plan
 @click.option("--replay", is_flag=True, help="Harvest from the bundled replay corpus (no credentials, no network).")
 @click.option("--reddit-url", default=None, help="Send Reddit requests to this base URL (e.g. a replay server).")
 @click.option("--newsapi-url", default=None, help="Send NewsAPI requests to this base URL.")
+@click.option("--rpm", type=click.IntRange(min=0), default=None,
+              help="Reddit requests per minute, overriding the plan's budget (0: do not pace).")
+@click.option("--no-deletion-check", is_flag=True, help="Skip the daily re-check of deletions at the source.")
 @warehouse_option
-def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: str | None,
-            warehouse: Path | None) -> None:
+def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: str | None, rpm: int | None,
+            no_deletion_check: bool, warehouse: Path | None) -> None:
     """Harvest PLAN_FILE (default queries/paper.toml) into the warehouse and print the funnel.
 
     Exits 1 only when no query succeeded; a partial run (some queries failed, to be retried
@@ -29,8 +33,8 @@ def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: 
     from flows.nightly import nightly_harvest
 
     path = warehouse_path(warehouse)
-    summary = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay,
-                              reddit_url=reddit_url, newsapi_url=newsapi_url)
+    summary = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay, reddit_url=reddit_url,
+                              newsapi_url=newsapi_url, rpm=rpm, check_deletions_daily=not no_deletion_check)
     print_summary(summary)
     if summary["status"] == "failed":
         sys.exit(1)
@@ -38,8 +42,61 @@ def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: 
 
 def print_summary(summary: dict) -> None:
     console.print(f"\n[bold]Run {summary['run_id']}[/bold]: {summary['status']}, {summary['queries']} queries "
-                  f"({summary['failed']} failed), {summary['requests']} requests")
+                  f"({summary['failed']} failed, {summary['deferred']} left for the next run), "
+                  f"{summary['requests']} requests")
+    if summary.get("note"):
+        console.print(f"[yellow]{summary['note']}[/yellow]")
+    deletions = summary.get("deletions")
+    if deletions and not deletions.get("skipped"):
+        console.print(f"Deletions: {deletions['checked']} documents re-checked at the source, "
+                      f"{deletions['tombstoned']} deleted or removed since (text purged)")
     print_rows(["source", "stage", "n"], [(r["source"], r["stage"], r["n"]) for r in summary["funnel"]],
                title="Funnel")
     console.print(f"Warehouse: {summary['warehouse']}\n"
                   f"  miner sql \"SELECT * FROM v_funnel\"       (or: duckdb {summary['warehouse']})")
+
+
+@main.command("refresh-deletions")
+@click.option("--replay", is_flag=True, help="Check against the bundled replay corpus.")
+@click.option("--reddit-url", default=None, help="Send Reddit requests to this base URL.")
+@click.option("--force", is_flag=True, help="Check even if a check ran in the last 20 hours.")
+@warehouse_option
+def refresh_deletions_cmd(replay: bool, reddit_url: str | None, force: bool, warehouse: Path | None) -> None:
+    """Re-check known Reddit ids at the source (100 per request) and purge what was deleted or removed.
+
+    The nightly flow does this at most once a day; tombstoned documents keep their id, counts
+    and lineage, lose their text everywhere (raw payloads included), and later stages skip them.
+    """
+    from contextlib import ExitStack
+
+    from miner.config import Endpoints
+    from miner.deletions import check_deletions
+
+    with ExitStack() as stack:
+        if replay:
+            from miner.replay.server import ReplayServer
+            reddit_url = stack.enter_context(ReplayServer()).url
+        result = check_deletions(str(warehouse_path(warehouse)), Endpoints(reddit_url=reddit_url), force=force,
+                                 requests_per_minute=None if reddit_url else 100)
+    if result.skipped:
+        console.print("A deletion check ran in the last 20 hours; nothing to do (use --force to check again).")
+    else:
+        console.print(f"Re-checked {result.checked} documents in {result.requests} requests: "
+                      f"{result.tombstoned} deleted or removed at the source, text purged.")
+    if result.error:
+        raise MinerError(f"the check stopped early: {result.error}; it resumes next time")
+
+
+@main.command("runs")
+@click.option("--limit", default=20, show_default=True)
+@FORMAT
+@warehouse_option
+def runs_cmd(limit: int, fmt: str, warehouse: Path | None) -> None:
+    """Recent harvest runs: status, queries ok/failed/deferred, requests, new documents."""
+    from miner.db import Warehouse
+
+    with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
+        columns, rows = wh.query(
+            "SELECT run_id, started_at, finished_at, status, queries_ok, queries_failed, queries_deferred, "
+            "requests, new_documents, note FROM v_runs ORDER BY started_at DESC LIMIT ?", [limit])
+    print_rows(columns, rows, fmt, title="Harvest runs")

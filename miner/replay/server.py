@@ -211,7 +211,7 @@ class ReplayServer:
             now = time.monotonic()
             if now - rate.started >= rate.seconds:
                 rate.started, rate.used = now, 0
-            reset = max(1, int(rate.seconds - (now - rate.started) + 0.999))
+            reset = max(1, int(rate.seconds - (now - rate.started)))  # whole seconds left, as Reddit sends
             if rate.used >= rate.requests:
                 self.stats["429"] += 1
                 return False, {"x-ratelimit-remaining": "0", "x-ratelimit-used": str(rate.used),

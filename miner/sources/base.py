@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
 
 from miner.db import now_utc
+from miner.limits import Pacer
 
 
 class SourceError(Exception):
@@ -77,10 +78,13 @@ class RecordingSession(requests.Session):
     ``timeout`` caps the client's own timeout, so a slow server fails fast enough to retry.
     """
 
-    def __init__(self, *, rewrite: tuple[str, str] | None = None, timeout: float | None = None) -> None:
+    def __init__(self, *, rewrite: tuple[str, str] | None = None, timeout: float | None = None,
+                 pacer: Pacer | None = None, throttle: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.rewrite = rewrite
         self.timeout = timeout
+        self.pacer = pacer
+        self.throttle = throttle  # e.g. a Prefect global rate limit shared by several processes
         self.exchanges: list[Exchange] = []
 
     def drain(self) -> list[Exchange]:
@@ -92,6 +96,10 @@ class RecordingSession(requests.Session):
             url = self.rewrite[1].rstrip("/") + url[len(self.rewrite[0]):]
         if self.timeout is not None:
             kwargs["timeout"] = min(kwargs.get("timeout") or self.timeout, self.timeout)
+        if self.pacer is not None:
+            self.pacer.wait()
+        if self.throttle is not None:
+            self.throttle()
         started, t0 = now_utc(), time.monotonic()
         path = urlsplit(url).path
         try:

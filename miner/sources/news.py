@@ -28,6 +28,7 @@ class NewsSource:
     name = "news"
 
     def __init__(self, api_key: str, *, base_url: str | None = None, timeout: float = 16) -> None:
+        # The daily budget is counted by the harvest (it persists across runs); no pacing here.
         self.session = RecordingSession(rewrite=(NEWSAPI_BASE, base_url) if base_url else None,
                                         timeout=timeout)
         self.client = NewsApiClient(api_key=api_key, session=self.session)

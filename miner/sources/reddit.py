@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Callable
 
 import praw
 import prawcore
@@ -18,6 +18,7 @@ import requests
 
 from miner.config import RedditCredentials
 from miner.db import now_utc
+from miner.limits import Pacer
 from miner.sources.base import Fetched, PermanentError, RecordingSession, TransientError
 
 SEARCH_PAGE = 100
@@ -28,8 +29,12 @@ class RedditSource:
     name = "reddit"
 
     def __init__(self, credentials: RedditCredentials, *, base_url: str | None = None,
-                 timeout: int = 16) -> None:
-        self.session = RecordingSession(timeout=timeout)
+                 timeout: float = 16, requests_per_minute: float | None = 100, window_seconds: int = 600,
+                 throttle: Callable[[], None] | None = None) -> None:
+        """``requests_per_minute`` paces every request (token requests too); praw's limiter
+        additionally follows the server's ``x-ratelimit-*`` headers over ``window_seconds``."""
+        self.session = RecordingSession(timeout=timeout, throttle=throttle,
+                                        pacer=Pacer(requests_per_minute) if requests_per_minute else None)
         urls = {"reddit_url": base_url.rstrip("/"), "oauth_url": base_url.rstrip("/")} if base_url else {}
         self.reddit = praw.Reddit(
             client_id=credentials.client_id,
@@ -37,7 +42,8 @@ class RedditSource:
             user_agent=credentials.user_agent,
             check_for_updates=False,
             check_for_async=False,
-            timeout=timeout,
+            timeout=max(1, int(timeout)),
+            window_size=window_seconds,
             requestor_kwargs={"session": self.session},
             **urls,
         )

@@ -1,0 +1,56 @@
+"""``miner schedule``: serve the nightly-harvest deployment on a cron schedule (Prefect ``serve``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from miner.cli import main
+from miner.cli.common import console, warehouse_option, warehouse_path
+from miner.errors import MinerError
+from miner.plan import load_plan
+
+
+@main.command("schedule")
+@click.argument("plan_file", type=click.Path(path_type=Path), default="queries/paper.toml")
+@click.option("--cron", default="0 3 * * *", show_default=True, help="When to run (cron, server time zone UTC).")
+@click.option("--name", default="nightly", show_default=True, help="Deployment name.")
+@click.option("--replay", is_flag=True, help="Harvest the bundled replay corpus (for trying the schedule out).")
+@click.option("--paused", is_flag=True, help="Create the schedule paused.")
+@click.option("--dry-run", is_flag=True, help="Print the deployment and exit without serving.")
+@click.option("--port", default=4200, show_default=True,
+              help="Port of the local Prefect server started when PREFECT_API_URL is not set.")
+@warehouse_option
+def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, dry_run: bool, port: int,
+             warehouse: Path | None) -> None:
+    """Serve the nightly-harvest flow for PLAN_FILE on a schedule until stopped (Ctrl-C).
+
+    Schedules need a Prefect server: the one at $PREFECT_API_URL, else a local one started
+    here for as long as this runs (UI at http://127.0.0.1:PORT). Runs never overlap
+    (deployment concurrency 1). The README explains watching, pausing and running by hand.
+    """
+    from prefect.client.schemas.schedules import CronSchedule
+
+    load_plan(plan_file)
+    try:
+        CronSchedule(cron=cron, timezone="UTC")
+    except ValueError as exc:
+        raise MinerError(f"--cron {cron!r}: not a valid cron expression ({exc.errors()[0]['msg']})") from None
+    from flows.nightly import nightly_harvest
+
+    parameters = {"plan": str(plan_file.resolve()), "warehouse": str(warehouse_path(warehouse).resolve()),
+                  "replay": replay}
+    if dry_run:
+        deployment = nightly_harvest.to_deployment(name=name, cron=cron, parameters=parameters, paused=paused,
+                                                   concurrency_limit=1)
+        console.print(f"deployment: nightly-harvest/{deployment.name}")
+        console.print(f"schedule:   {deployment.schedules[0].schedule.cron} (UTC){' paused' if paused else ''}")
+        for k, v in parameters.items():
+            console.print(f"  {k} = {v}")
+        return
+    from flows.server import prefect_api
+
+    with prefect_api(port) as api:
+        console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")
+        nightly_harvest.serve(name=name, cron=cron, parameters=parameters, paused=paused, global_limit=1)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -99,6 +100,17 @@ def _matcher(q: str):
     return compile_query(parse(q))
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that disconnects mid-request (a killed harvest, a timed-out read) is normal
+    here, not worth a traceback on the console."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class ReplayServer:
     """Start with ``with ReplayServer() as server: server.url``; control it in-process or
     over HTTP (``/_replay/state``)."""
@@ -115,8 +127,7 @@ class ReplayServer:
         self.rng = random.Random(self.options.seed)
         self.tokens: set[str] = set()
         handler = type("Handler", (_Handler,), {"replay": self})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _QuietServer((host, port), handler)
         self.thread: threading.Thread | None = None
 
     @property

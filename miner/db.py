@@ -139,8 +139,9 @@ class Warehouse:
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
         )
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchone()
-        if row and row[0] == digest:
+        # fetchall, not fetchone: DuckDB refuses register() while a result is left unfinished.
+        rows = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchall()
+        if rows and rows[0][0] == digest:
             return
         with self.transaction():
             for f in files:

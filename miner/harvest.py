@@ -19,7 +19,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from miner.db import Warehouse, now_utc
 from miner.normalize import news_article, reddit_comment, reddit_submission, walk_comments
@@ -77,8 +77,11 @@ class QueryOutcome:
     error: str | None = None
 
 
-def finish_run(wh: Warehouse, run_id: str, outcomes: list[QueryOutcome]) -> str:
-    """ok when every query succeeded, partial when some did, failed when none did."""
+def finish_run(wh: Warehouse, run_id: str, outcomes: Sequence[QueryOutcome]) -> str:
+    """ok when every query succeeded, partial when some did, failed when none did.
+
+    Any outcome with a ``status`` of ok/failed/deferred counts (an archive import passes
+    one per file)."""
     done = [o for o in outcomes if o.status == "ok"]
     failed = [o for o in outcomes if o.status == "failed"]
     status = "ok" if not failed else ("partial" if done else "failed")
@@ -375,8 +378,12 @@ _DOC_UPDATE = ["source", "kind", "native_id", "thread_id", "parent_id", "communi
                "crosspost_parent", "language", "content_hash", "payload_id", "last_seen_at", "last_run_id"]
 
 
-def save_documents(wh: Warehouse, docs: Iterable[Document], run_id: str) -> int:
-    """Upsert documents (one row per id, newest version wins); returns how many were new."""
+def save_documents(wh: Warehouse, docs: Iterable[Document], run_id: str, *, keep_existing: bool = False) -> int:
+    """Upsert documents (one row per id, newest version wins); returns how many were new.
+
+    ``keep_existing`` only adds documents that are missing: an archive import uses it so an
+    old dump snapshot never overwrites what a live harvest (or an earlier import) stored.
+    """
     latest: dict[str, Document] = {}
     for d in docs:
         latest[d.doc_id] = d
@@ -394,7 +401,7 @@ def save_documents(wh: Warehouse, docs: Iterable[Document], run_id: str) -> int:
         row.update(content_hash=d.content_hash, first_seen_at=now, last_seen_at=now,
                    first_run_id=run_id, last_run_id=run_id)
         rows.append(row)
-    wh.insert("documents", rows, on_conflict="(doc_id) DO UPDATE SET " +
+    wh.insert("documents", rows, on_conflict="DO NOTHING" if keep_existing else "(doc_id) DO UPDATE SET " +
               ", ".join(f"{c} = excluded.{c}" for c in _DOC_UPDATE))
     return len(latest.keys() - existing)
 

@@ -151,28 +151,47 @@ def _produce(dump: DumpFile, start_offset: int, chunk_size: int, out: queue.Queu
 
     try:
         with dump.path.open("rb") as raw:
-            stream: IO[bytes]
             if dump.compression == "zstd":
-                dctx = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
-                stream = dctx.stream_reader(raw, read_size=1 << 20, read_across_frames=True)
-                skip = start_offset
-                while skip > 0 and not stop.is_set():
-                    got = len(stream.read(min(skip, chunk_size)))
-                    if not got:
-                        break
-                    skip -= got
+                chunks = _zstd_chunks(raw, chunk_size)
+                skip = start_offset  # zstd cannot seek: decompress up to the checkpoint
             else:
                 raw.seek(start_offset)
-                stream = raw
-            while not stop.is_set():
-                data = stream.read(chunk_size)
-                if not data:
-                    break
-                if not put((data, raw.tell())):
+                chunks = iter(lambda: raw.read(chunk_size), b"")
+                skip = 0
+            for data in chunks:
+                if skip:
+                    if len(data) <= skip:
+                        skip -= len(data)
+                        continue
+                    data, skip = data[skip:], 0
+                if stop.is_set() or not put((data, raw.tell())):
                     return
         put(None)
     except BaseException as exc:  # handed to the consumer, which raises it with the file's name
         put(exc)
+
+
+def _zstd_chunks(raw: IO[bytes], chunk_size: int) -> Iterator[bytes]:
+    """Decompressed chunks of every frame in turn; raises if the data ends inside a frame.
+
+    (python-zstandard's ``stream_reader`` treats a truncated frame as the end of the data,
+    which would make a half-downloaded dump look complete.)
+    """
+    dctx = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+    dobj = dctx.decompressobj()
+    in_frame = False
+    read_size = max(1, min(chunk_size, 1 << 18))  # compressed bytes per step: bounds each output
+    while data := raw.read(read_size):
+        while data:
+            in_frame = True
+            piece = dobj.decompress(data)
+            if piece:
+                yield piece
+            if not dobj.eof:
+                break
+            data, dobj, in_frame = dobj.unused_data, dctx.decompressobj(), False  # the next frame
+    if in_frame:
+        raise zstandard.ZstdError("the compressed data ends inside a frame (truncated download?)")
 
 
 def write_dump(path: str | Path, items: Iterable[dict | bytes | str]) -> Path:

@@ -135,7 +135,7 @@ def baseline(path: Path) -> tuple[float, str]:
     return time.perf_counter() - t, f"python-zstandard decompress + count ({n} lines; zstd CLI not installed)"
 
 
-def child(path: str, warehouse: str, profile: bool) -> None:
+def child(path: str, warehouse: str, profile: bool, workers: int | None, keep_all: bool) -> None:
     """Runs in a fresh process: the import alone, its time and its peak memory."""
     os.environ.setdefault("MINER_SECRET", "bench-secret")
     from miner.archive import backfill
@@ -147,10 +147,10 @@ def child(path: str, warehouse: str, profile: bool) -> None:
         import cProfile
         import pstats
         prof = cProfile.Profile()
-        summary = prof.runcall(backfill, warehouse, plan, [path])
+        summary = prof.runcall(backfill, warehouse, plan, [path], workers=workers, keep_all=keep_all)
         pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     else:
-        summary = backfill(warehouse, plan, [path])
+        summary = backfill(warehouse, plan, [path], workers=workers, keep_all=keep_all)
     seconds = time.perf_counter() - t
     tot = summary.totals
     print(json.dumps({"seconds": seconds, "lines": tot.lines, "matched": tot.matched, "hits": tot.hits,
@@ -163,10 +163,12 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--in-scope", type=float, default=1.0)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--workers", type=int, default=None, help="scanning processes (default: the import's own choice)")
+    ap.add_argument("--all", dest="keep_all", action="store_true", help="import with --all (keep every item)")
     ap.add_argument("--child", nargs=2, metavar=("DUMP", "WAREHOUSE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(*args.child, args.profile)
+        child(*args.child, args.profile, args.workers, args.keep_all)
         return
     OUT.mkdir(parents=True, exist_ok=True)
     dump = OUT / f"RS_bench_{args.lines}_{args.in_scope:g}_v{GENERATOR_VERSION}.zst"
@@ -177,7 +179,9 @@ def main() -> None:
     floor, how = baseline(dump)
     with tempfile.TemporaryDirectory() as tmp:
         res = subprocess.run([sys.executable, __file__, "--child", str(dump), f"{tmp}/bench.duckdb"]
-                             + (["--profile"] if args.profile else []),
+                             + (["--profile"] if args.profile else [])
+                             + (["--workers", str(args.workers)] if args.workers else [])
+                             + (["--all"] if args.keep_all else []),
                              check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     if args.profile:
         print(res.stderr)

@@ -47,13 +47,14 @@ import re
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 import pyarrow as pa
 
 from miner.db import Warehouse, now_utc
-from miner.dumps import SUFFIXES, Block, DumpError, DumpFile, open_dump, read_blocks
+from miner.archive_workers import default_workers, scan_in_workers
+from miner.dumps import CHUNK, SUFFIXES, Block, DumpError, DumpFile, open_dump, read_blocks
 from miner.errors import MinerError
 from miner.linescan import LineScanner
 from miner.harvest import finish_run, register_plan, save_documents, save_hits, start_run
@@ -61,10 +62,10 @@ from miner.normalize import (_ts, comment_state, reddit_comment, reddit_submissi
                              unescape_legacy)
 from miner.plan import ARCHIVE_SOURCE, Plan, PlannedQuery, expand_archive
 from miner.privacy import DELETED_AUTHORS, Pseudonymizer
-from miner.query import IndexedText, Matcher, compile_query, needle_clauses, parse
+from miner.query import IndexedText, Matcher, compile_query, needle_clauses, parse, quote_operand
 from miner.records import Document, Hit, RawPayload
 
-BATCH_LINES = 50_000  # lines per transaction (and checkpoint)
+BATCH_LINES = 200_000  # lines per transaction and checkpoint: each commit costs ~0.1-0.3 s in DuckDB
 EXCERPT_CHARS = 2_000  # how much of a quarantined line is kept
 
 
@@ -81,9 +82,10 @@ class _Compiled:
 class LocalSearch:
     """A plan's archive queries as one local search over dump items.
 
-    Each query is indexed by its most selective needle clause (the one with the longest
-    needles: for the paper's plan, the product), so a text is stemmed and indexed only when
-    it contains, for some query, a needle of each of its clauses.
+    Each query is indexed by a key needle clause that every text it matches must satisfy:
+    the clause of its product (every template has one, and product names are rare words),
+    else its clause with the longest needles. A text is stemmed and indexed only when it
+    contains, for some query, its key and a needle of each other clause.
     """
 
     def __init__(self, queries: Iterable[PlannedQuery]) -> None:
@@ -91,7 +93,9 @@ class LocalSearch:
         for q in queries:
             node = parse(q.rendered)
             clauses = needle_clauses(node)
-            key = max(clauses, key=lambda cl: min(map(len, cl)), default=frozenset())
+            product = needle_clauses(parse(quote_operand(q.product)))[:1] if q.product else []
+            key = product[0] if product and product[0] in clauses else \
+                max(clauses, key=lambda cl: min(map(len, cl)), default=frozenset())
             compiled.append(_Compiled(q, compile_query(node), key, tuple(c for c in clauses if c is not key),
                                       frozenset(s.lower() for s in q.scope.split("+"))))
         self.subreddits: frozenset[str] = frozenset().union(*(c.subreddits for c in compiled))
@@ -101,10 +105,10 @@ class LocalSearch:
             for sub in c.subreddits:
                 for n in c.key or {""}:
                     self._index.setdefault(sub, {}).setdefault(n, []).append((i, c))
-        # Per query, what a matching text must contain; None when some query needs no word
-        # at all (``NOT x``), so that no text can be ruled out without matching it.
-        self.needle_clauses: list[tuple[frozenset[str], ...]] | None = \
-            None if any(not c.key for c in compiled) else [(c.key, *c.rest) for c in compiled]
+        # Needles one of which every matching text contains; None when some query needs
+        # no word at all (``NOT x``), so that no text can be ruled out without matching it.
+        self.key_needles: frozenset[str] | None = \
+            None if any(not c.key for c in compiled) else frozenset().union(*(c.key for c in compiled))
 
     def search(self, subreddit: str, text: str) -> list[PlannedQuery]:
         """The queries whose scope holds ``subreddit`` and whose terms match ``text``."""
@@ -301,6 +305,20 @@ class _Batch:
     pool: list[tuple[Document, dict, RawPayload | None, int]] = field(default_factory=list)
     quarantine: list[dict] = field(default_factory=list)
 
+    def merge(self, other: "_Batch") -> None:
+        self.counts.add(other.counts)
+        self.docs += other.docs
+        self.payloads.update(other.payloads)
+        self.hits += other.hits
+        threads = self.threads
+        for doc_id, matched in other.threads.items():
+            if matched:
+                threads[doc_id] = True
+            else:
+                threads.setdefault(doc_id, False)
+        self.pool += other.pool
+        self.quarantine += other.quarantine
+
 
 _SUBREDDIT_KEY = b'"subreddit"'
 _SUBREDDIT_VALUE = re.compile(rb'\s*:\s*"([^"\\]*)"')
@@ -311,7 +329,7 @@ class ArchiveImporter:
 
     def __init__(self, wh: Warehouse, plan: Plan, run_id: str, pseudonymizer: Pseudonymizer, *,
                  keep_all: bool = False, progress: ProgressFn | None = None,
-                 batch_lines: int = BATCH_LINES) -> None:
+                 batch_lines: int = BATCH_LINES, workers: int | None = None, chunk_size: int = CHUNK) -> None:
         if plan.reddit is None:
             raise MinerError(f"{plan.path}: the plan has no [reddit] table, so nothing applies to Reddit dumps")
         self.wh = wh
@@ -321,6 +339,8 @@ class ArchiveImporter:
         self.keep_all = keep_all
         self.progress = progress
         self.batch_lines = batch_lines
+        self.workers = workers  # scanning processes; None: one per core for big files
+        self.chunk_size = chunk_size
         self.search = LocalSearch(expand_archive(plan))
         self.comments_per_post = plan.reddit.comments_per_post
         self.search_comments = plan.reddit.search_comments
@@ -330,8 +350,8 @@ class ArchiveImporter:
         # in-scope item is kept anyway, or when some query needs no word at all.
         # Whether this plan has comments waiting in the pool (if not, no pool upkeep).
         self._pooled = wh.scalar("SELECT count(*) FROM archive_comment_pool WHERE plan_id = ?", [plan.plan_id])
-        clauses = self.search.needle_clauses
-        self.scanner = LineScanner(clauses) if clauses and not keep_all else None
+        needles = self.search.key_needles
+        self.scanner = LineScanner(needles) if needles and not keep_all else None
 
     # one file ------------------------------------------------------------------------------
     def import_file(self, path: str | Path) -> FileOutcome:
@@ -351,10 +371,9 @@ class ArchiveImporter:
         seen = 0  # lines read this run, for progress
         matched = 0
         try:
-            for block in read_blocks(dump, start_offset=offset, start_line=line_no):
-                self._scan(dump, block, batch)
-                line_no, offset = block.first_line_no + len(block.lines) - 1, block.end_offset
-                seen += len(block.lines)
+            for line_no, offset, read_bytes, part in self._scanned(dump, offset, line_no):
+                batch.merge(part)
+                seen += part.counts.lines
                 full = batch.counts.lines >= self.batch_lines
                 if full:
                     matched += batch.counts.matched
@@ -362,7 +381,7 @@ class ArchiveImporter:
                     outcome.counts.add(batch.counts)
                     batch = _Batch()
                 if self.progress:
-                    self.progress(Progress(dump.name, block.read_bytes, dump.size, seen,
+                    self.progress(Progress(dump.name, read_bytes, dump.size, seen,
                                            matched + batch.counts.matched, line_no, full))
         except DumpError as exc:
             outcome.status, outcome.note = "failed", str(exc)
@@ -372,6 +391,21 @@ class ArchiveImporter:
         if self.progress:
             self.progress(Progress(dump.name, dump.size, dump.size, seen, outcome.counts.matched, line_no, True))
         return outcome
+
+    def _scanned(self, dump: DumpFile, offset: int, line_no: int) -> Iterator[tuple[int, int, int, _Batch]]:
+        """``(last line, end offset, bytes read, batch)`` per block of the file, in order."""
+        workers = self.workers if self.workers is not None else default_workers(dump)
+        if workers > 1:
+            yield from scan_in_workers(self, dump, offset, line_no, workers, self.chunk_size)
+            return
+        for block in read_blocks(dump, start_offset=offset, start_line=line_no, chunk_size=self.chunk_size):
+            part = _Batch()
+            self.scan(dump, block, part)
+            yield block.last_line_no, block.end_offset, block.read_bytes, part
+
+    @staticmethod
+    def new_batch() -> _Batch:
+        return _Batch()
 
     def _checkpoint(self, dump: DumpFile) -> dict:
         key = [dump.file_id, self.plan.plan_id, self.keep_all]
@@ -385,7 +419,7 @@ class ArchiveImporter:
                              "WHERE file_id = ? AND plan_id = ? AND keep_all = ?", key)[0]
 
     # the hot loop ------------------------------------------------------------------------
-    def _scan(self, dump: DumpFile, block: Block, batch: _Batch) -> None:
+    def scan(self, dump: DumpFile, block: Block, batch: _Batch) -> None:
         """Classify every line of a block into the batch. Kept flat and local: this loop is
         where an import spends its time (see bench/backfill.py)."""
         counts = batch.counts
@@ -647,13 +681,14 @@ def start_import(warehouse: str | Path, plan: Plan, *, flow_run_id: str | None =
 
 
 def import_file_at(warehouse: str | Path, plan: Plan, run_id: str, path: str | Path, *, keep_all: bool = False,
-                   progress: ProgressFn | None = None, batch_lines: int = BATCH_LINES) -> FileOutcome:
+                   progress: ProgressFn | None = None, batch_lines: int = BATCH_LINES,
+                   workers: int | None = None) -> FileOutcome:
     """Open the warehouse, import one file, close (plain arguments: a Prefect task calls it)."""
     from miner.config import installation_secret
 
     with Warehouse.open(warehouse) as wh:
         importer = ArchiveImporter(wh, plan, run_id, Pseudonymizer(installation_secret(Path(warehouse))),
-                                   keep_all=keep_all, progress=progress, batch_lines=batch_lines)
+                                   keep_all=keep_all, progress=progress, batch_lines=batch_lines, workers=workers)
         return importer.import_file(path)
 
 
@@ -673,11 +708,11 @@ def finish_import(warehouse: str | Path, plan: Plan, run_id: str, outcomes: list
 
 def backfill(warehouse: str | Path, plan: Plan, paths: Iterable[str | Path], *, keep_all: bool = False,
              progress: ProgressFn | None = None, flow_run_id: str | None = None,
-             batch_lines: int = BATCH_LINES) -> ImportSummary:
+             batch_lines: int = BATCH_LINES, workers: int | None = None) -> ImportSummary:
     """Import dump files into the warehouse as one run of ``plan`` (the CLI's whole job)."""
     started = time.monotonic()
     files = expand_paths(paths)
     run_id = start_import(warehouse, plan, flow_run_id=flow_run_id)
     outcomes = [import_file_at(warehouse, plan, run_id, f, keep_all=keep_all, progress=progress,
-                               batch_lines=batch_lines) for f in files]
+                               batch_lines=batch_lines, workers=workers) for f in files]
     return finish_import(warehouse, plan, run_id, outcomes, started)

@@ -87,13 +87,21 @@ class Block:
     start_offset: int  # offset of lines[0]
     end_offset: int  # offset just after the last line's newline: where a resume starts
     read_bytes: int  # bytes of the file itself (compressed) read so far, for progress
+    index: int = 0  # the block's number in this read (0-based)
+
+    @property
+    def last_line_no(self) -> int:
+        return self.first_line_no + len(self.lines) - 1
 
 
-def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0,
-                chunk_size: int = CHUNK) -> Iterator[Block]:
+def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0, chunk_size: int = CHUNK,
+                every: int = 1, phase: int = 0) -> Iterator[Block]:
     """Blocks of complete lines from ``start_offset`` (a previous block's ``end_offset``) on.
 
     ``start_line`` is the number of lines before that offset, so line numbers continue.
+    With ``every=n, phase=k`` only blocks whose index is k modulo n are split and yielded
+    (the others are only counted): n readers of one file share its lines between them, each
+    block exactly once, with the same boundaries as a single reader.
     Raises :class:`DumpError` naming the file and offset if the compressed data is corrupt.
     """
     chunks: queue.Queue = queue.Queue(maxsize=4)
@@ -105,6 +113,7 @@ def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0,
     buf_start = start_offset  # decompressed offset of carry[0]
     line_no = start_line
     read_bytes = 0
+    index = 0
     try:
         while True:
             item = chunks.get()
@@ -114,22 +123,30 @@ def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0,
             if item is None:
                 break
             data, read_bytes = item
-            lines = data.split(b"\n")  # the one copy: no concatenating or slicing of chunks
-            tail = lines.pop()  # after the chunk's last newline: the start of a later line
-            if not lines:  # no newline in this chunk
+            mine = index % every == phase
+            if mine:
+                lines = data.split(b"\n")  # the one copy: no concatenating or slicing of chunks
+                tail = lines.pop()  # after the chunk's last newline: the start of a later line
+                count = len(lines)
+            else:
+                count = data.count(b"\n")
+                tail = data[data.rfind(b"\n") + 1:] if count else data
+            if not count:  # no newline in this chunk
                 carry += tail
                 if len(carry) > MAX_LINE:  # a runaway line: cut it here rather than hold it all
-                    yield Block([carry], line_no + 1, buf_start, buf_start + len(carry), read_bytes)
-                    line_no, buf_start, carry = line_no + 1, buf_start + len(carry), b""
+                    if mine:
+                        yield Block([carry], line_no + 1, buf_start, buf_start + len(carry), read_bytes, index)
+                    line_no, buf_start, carry, index = line_no + 1, buf_start + len(carry), b"", index + 1
                 continue
-            if carry:
-                lines[0] = carry + lines[0]
             end = buf_start + len(carry) + len(data) - len(tail)
-            yield Block(lines, line_no + 1, buf_start, end, read_bytes)
-            line_no += len(lines)
-            buf_start, carry = end, tail
-        if carry:  # the last line has no newline
-            yield Block([carry], line_no + 1, buf_start, buf_start + len(carry), read_bytes)
+            if mine:
+                if carry:
+                    lines[0] = carry + lines[0]
+                yield Block(lines, line_no + 1, buf_start, end, read_bytes, index)
+            line_no += count
+            buf_start, carry, index = end, tail, index + 1
+        if carry and index % every == phase:  # the last line has no newline
+            yield Block([carry], line_no + 1, buf_start, buf_start + len(carry), read_bytes, index)
     finally:
         stop.set()
         while reader.is_alive():  # unblock a producer waiting on a full queue

@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from miner.archive import backfill, expand_paths
+from miner.archive import ArchiveImporter, backfill, expand_paths, finish_import, start_import
+from miner.config import installation_secret
 from miner.cli import main
 from miner.db import Warehouse
 from miner.dumps import DumpError, open_dump, read_blocks, write_dump
 from miner.plan import expand, expand_archive, load_plan
+from miner.privacy import Pseudonymizer
 from miner.query import IndexedText, compile_query, parse
 from miner.replay import wire
 from tests.helpers import all_text, harvest
@@ -397,6 +399,11 @@ def test_blocks_keep_line_numbers_and_offsets_for_resuming(tmp_path):
                                            start_line=middle.first_line_no + len(middle.lines) - 1,
                                            chunk_size=chunk) for x in b.lines]
             assert rest == lines[middle.first_line_no + len(middle.lines) - 1:]
+            # n readers taking every n-th block share the lines out exactly, as worker processes do
+            shared = sorted((b for k in range(3) for b in read_blocks(dump, chunk_size=chunk, every=3, phase=k)),
+                            key=lambda b: b.index)
+            assert [(b.lines, b.first_line_no, b.end_offset) for b in shared] == \
+                [(b.lines, b.first_line_no, b.end_offset) for b in blocks]
 
 
 def test_folders_expand_to_their_dump_files(tmp_path):
@@ -407,3 +414,51 @@ def test_folders_expand_to_their_dump_files(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DumpError, match="no .zst, .ndjson or .jsonl files"):
         expand_paths([tmp_path / "empty"])
+
+
+# -- several scanning processes -------------------------------------------------------------------
+def _import_with(tmp_path: Path, plan, paths: list[Path], name: str, workers: int):
+    """An import whose files are scanned by ``workers`` processes, in blocks of ~1 KB (so
+    every worker gets many blocks of even a small file)."""
+    wh_path = tmp_path / f"{name}.duckdb"
+    run_id = start_import(wh_path, plan)
+    outcomes = []
+    with Warehouse.open(wh_path) as wh:
+        importer = ArchiveImporter(wh, plan, run_id, Pseudonymizer(installation_secret(wh_path)),
+                                   workers=workers, chunk_size=1024, batch_lines=40)
+        outcomes = [importer.import_file(p) for p in paths]
+    return wh_path, finish_import(wh_path, plan, run_id, outcomes, 0.0)
+
+
+def test_worker_processes_import_exactly_what_one_process_does(tmp_path):
+    plan = write_plan(tmp_path)
+    mixed = write_dump(tmp_path / "RS_mixed.zst", [
+        *SUBMISSIONS, *COMMENTS, '{"id": "cut", "subreddit": "depression", "title": ',
+        *[post(f"m{i}", "depression" if i % 2 else "CPTSD", "ChatGPT refused" if i % 9 == 0 else f"day {i}",
+               "plain words " * 10) for i in range(300)]])
+    snapshots = []
+    for name, workers in (("one", 1), ("three", 3)):
+        wh_path, summary = _import_with(tmp_path, plan, [mixed], name, workers)
+        assert summary.status == "ok"
+        with Warehouse.open(wh_path, read_only=True) as wh:
+            snapshots.append([wh.rows(sql) for sql in (
+                "SELECT doc_id, content_hash FROM documents ORDER BY ALL",
+                "SELECT doc_id, query_id, via FROM hits ORDER BY ALL",
+                "SELECT line_no, byte_offset, reason FROM archive_quarantine ORDER BY ALL",
+                "SELECT status, line_no, byte_offset, lines, matched, hits, quarantined FROM archive_imports")])
+    assert snapshots[0] == snapshots[1]
+    assert snapshots[0][1] and snapshots[0][2]  # there were hits and a quarantined line to agree on
+
+
+def test_a_corrupt_file_scanned_by_workers_keeps_the_blocks_before_the_damage(tmp_path):
+    plan = write_plan(tmp_path)
+    dump = write_dump(tmp_path / "RS_bad.zst", [post(f"g{i}", "depression", f"ChatGPT refused number {i}")
+                                                 for i in range(3000)])
+    data = dump.read_bytes()
+    dump.write_bytes(data[: len(data) // 2] + b"\x00garbage" * 100)
+    wh_path, summary = _import_with(tmp_path, plan, [dump], "bad", 2)
+    assert summary.status == "failed" and "RS_bad.zst" in summary.files[0].note
+    with Warehouse.open(wh_path, read_only=True) as wh:
+        line_no, status = wh.rows("SELECT line_no, status FROM archive_imports")[0]
+        kept = wh.scalar("SELECT count(*) FROM documents")
+    assert status == "running" and 0 < kept == line_no < 3000  # every line before the damage, no gap

@@ -40,17 +40,17 @@ TRICKY = [
     b'{"name":"t3_aa7","title":"\\u212aelvin grok"}',
     b'{"name":"t3_AA8","title":"upper-case id"}',
     b'{"name":"t3_aa9","title":"Google AI and a denial"}',
-    b'{"name":"t3_ab1","title":"Claude said no"}',  # a product without its template's words
-    b'{"name":"t3_ab2","title":"ChatGPT is great"}',
+    b'{"name":"t3_ab1","title":"Claude said no"}',  # a product: parsed, though no template matches
+    b'{"name":"t3_ab2","title":"refused, denied, rejected, guardrails, stopped working"}',  # no product
 ]
 
 
 @pytest.mark.parametrize("use_hyperscan", ENGINES)
 def test_quiet_lines_cannot_match_and_engines_agree(search, use_hyperscan):
-    scanner = LineScanner(search.needle_clauses, use_hyperscan=use_hyperscan)
+    scanner = LineScanner(search.key_needles, use_hyperscan=use_hyperscan)
     lines = corpus_lines() + TRICKY
     verdicts = [scanner.quiet_submission(line) for line in lines]
-    assert verdicts[-len(TRICKY):] == ["aa1", "aa2", None, None, None, None, None, None, None, "ab1", "ab2"]
+    assert verdicts[-len(TRICKY):] == ["aa1", "aa2", None, None, None, None, None, None, None, None, "ab2"]
     quiet = 0
     for line, ident in zip(lines, verdicts):
         if ident is None:
@@ -62,5 +62,5 @@ def test_quiet_lines_cannot_match_and_engines_agree(search, use_hyperscan):
         assert search.search(data.get("subreddit", "depression"), text) == [], text[:80]
     assert quiet > 100  # the corpus is dense with products and refusals; most lines need parsing
     if use_hyperscan:  # the fallback decides every line the same way
-        assert verdicts == [LineScanner(search.needle_clauses, use_hyperscan=False).quiet_submission(x)
+        assert verdicts == [LineScanner(search.key_needles, use_hyperscan=False).quiet_submission(x)
                             for x in lines]

@@ -28,10 +28,12 @@ def import_() -> None:
               help="The plan whose Reddit queries and subreddits to apply.")
 @click.option("--all", "keep_all", is_flag=True,
               help="Keep every item of the plan's subreddits, matched or not (hits only for matches).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes scanning each file (default: one per core, up to 4, for files over 32 MiB).")
 @click.option("--batch-lines", type=click.IntRange(min=1), default=BATCH_LINES, hidden=True,
               help="Lines per transaction and checkpoint.")
 @warehouse_option
-def reddit_dump(paths: tuple[Path, ...], plan_file: Path, keep_all: bool, batch_lines: int,
+def reddit_dump(paths: tuple[Path, ...], plan_file: Path, keep_all: bool, workers: int | None, batch_lines: int,
                 warehouse: Path | None) -> None:
     """Apply PLAN's Reddit queries to dump files (.zst, .ndjson, .jsonl; a folder means its files).
 
@@ -42,7 +44,7 @@ def reddit_dump(paths: tuple[Path, ...], plan_file: Path, keep_all: bool, batch_
     plan = load_plan(plan_file)
     with _progress() as report:
         summary = backfill(warehouse_path(warehouse), plan, paths, keep_all=keep_all, progress=report,
-                           batch_lines=batch_lines)
+                           batch_lines=batch_lines, workers=workers)
     print_import_summary(summary)
     if summary.status != "ok":
         sys.exit(1)

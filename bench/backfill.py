@@ -155,7 +155,10 @@ def child(path: str, warehouse: str, profile: bool, workers: int | None, keep_al
     tot = summary.totals
     print(json.dumps({"seconds": seconds, "lines": tot.lines, "matched": tot.matched, "hits": tot.hits,
                       "in_scope": tot.submissions + tot.comments, "quarantined": tot.quarantined,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                      "cpu_seconds": sum(resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime
+                                         for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))}))
 
 
 def main() -> None:
@@ -189,7 +192,11 @@ def main() -> None:
     rate = r["lines"] / r["seconds"]
     print(f"dump: {dump.name}, {r['lines']:,} lines, {r['in_scope']:,} in the plan's subreddits, "
           f"{r['matched']:,} matched ({r['hits']:,} hits), {r['quarantined']} quarantined")
-    print(f"import: {r['seconds']:.2f} s, {rate:,.0f} lines/s, peak RSS {r['peak_rss_mb']:,.0f} MiB")
+    workers = f", each scanning worker {r['worker_peak_rss_mb']:,.0f} MiB (forked, shares pages with it)" \
+        if r["worker_peak_rss_mb"] else ""
+    print(f"import: {r['seconds']:.2f} s, {rate:,.0f} lines/s, peak RSS {r['peak_rss_mb']:,.0f} MiB{workers}")
+    print(f"cpu:    {r['cpu_seconds']:.2f} s user+system, {r['lines'] / r['cpu_seconds']:,.0f} lines per CPU-second "
+          f"(wall time includes waiting for a core on a shared machine)")
     print(f"floor:  {floor:.2f} s, {r['lines'] / floor:,.0f} lines/s [{how}]")
     print(f"ratio:  import / floor = {r['seconds'] / floor:.2f}x")
 

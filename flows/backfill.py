@@ -19,8 +19,9 @@ from miner.plan import Plan, load_plan
 
 
 @task(name="import-dump", task_run_name="{path}", cache_policy=NO_CACHE)
-def import_dump_task(warehouse: str, plan: Plan, run_id: str, path: str, keep_all: bool) -> FileOutcome:
-    outcome = import_file_at(warehouse, plan, run_id, path, keep_all=keep_all)
+def import_dump_task(warehouse: str, plan: Plan, run_id: str, path: str, keep_all: bool,
+                     workers: int | None = None) -> FileOutcome:
+    outcome = import_file_at(warehouse, plan, run_id, path, keep_all=keep_all, workers=workers)
     c = outcome.counts
     log = get_run_logger()
     if outcome.status == "ok":
@@ -33,14 +34,16 @@ def import_dump_task(warehouse: str, plan: Plan, run_id: str, path: str, keep_al
 
 @flow(name="reddit-backfill", log_prints=True)
 def reddit_backfill(paths: list[str], plan: str = "queries/paper.toml", warehouse: str | None = None,
-                    keep_all: bool = False) -> dict:
-    """Apply ``plan``'s Reddit queries to the dump files ``paths`` and return the summary."""
+                    keep_all: bool = False, workers: int | None = None) -> dict:
+    """Apply ``plan``'s Reddit queries to the dump files ``paths`` and return the summary.
+
+    ``workers``: processes scanning each file (default: one per core for big files)."""
     started = time.monotonic()
     wh_path = str(resolve_warehouse(warehouse))
     the_plan = load_plan(plan)
     files = [str(p) for p in expand_paths(paths)]
     run_id = start_import(wh_path, the_plan, flow_run_id=str(flow_run.get_id() or ""))
-    outcomes = [import_dump_task(wh_path, the_plan, run_id, f, keep_all) for f in files]
+    outcomes = [import_dump_task(wh_path, the_plan, run_id, f, keep_all, workers) for f in files]
     summary = finish_import(wh_path, the_plan, run_id, outcomes, started)
     t = summary.totals
     return {"run_id": run_id, "status": summary.status, "warehouse": wh_path, "files": len(files),

@@ -462,3 +462,22 @@ def test_a_corrupt_file_scanned_by_workers_keeps_the_blocks_before_the_damage(tm
         line_no, status = wh.rows("SELECT line_no, status FROM archive_imports")[0]
         kept = wh.scalar("SELECT count(*) FROM documents")
     assert status == "running" and 0 < kept == line_no < 3000  # every line before the damage, no gap
+
+
+@pytest.mark.slow
+def test_the_backfill_flow_imports_resumably_and_shows_in_the_funnel(prefect_harness, tmp_path, wh_path):
+    from flows.backfill import reddit_backfill
+    plan = write_plan(tmp_path)
+    rs = write_dump(tmp_path / "RS.zst", SUBMISSIONS)
+    rc = write_dump(tmp_path / "RC.ndjson", COMMENTS)
+    first = reddit_backfill([str(rs), str(rc)], plan=str(plan.path), warehouse=str(wh_path))
+    assert first["status"] == "ok" and first["files"] == 2 and first["matched"] == len(expected_search_hits())
+    again = reddit_backfill([str(tmp_path)], plan=str(plan.path), warehouse=str(wh_path))
+    assert again["status"] == "ok" and again["lines"] == 0 and again["documents_new"] == 0
+    with Warehouse.open(wh_path, read_only=True) as wh:
+        assert search_hits(wh) == expected_search_hits()
+        assert wh.scalar("SELECT count(*) FROM harvest_runs WHERE endpoint = 'archive' AND flow_run_id <> ''") == 2
+        funnel = {r[1]: r[2] for r in wh.rows("SELECT source, stage, n FROM v_funnel WHERE source = 'reddit-archive'")}
+    assert funnel["queries run"] == len(expand_archive(plan))
+    assert funnel["unique documents"] == len(expected_search_hits()) + first["comments_attached"] > 5
+

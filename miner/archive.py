@@ -65,7 +65,8 @@ from miner.privacy import DELETED_AUTHORS, Pseudonymizer
 from miner.query import IndexedText, Matcher, compile_query, needle_clauses, parse, quote_operand
 from miner.records import Document, Hit, RawPayload
 
-BATCH_LINES = 200_000  # lines per transaction and checkpoint: each commit costs ~0.1-0.3 s in DuckDB
+BATCH_LINES = 50_000  # lines per transaction and checkpoint: bigger batches commit less often (~0.1 s each) but DuckDB holds more memory
+IN_SCOPE_FOR_WORKERS = 0.2  # share of in-scope lines from which worker processes pay (bench/backfill.py)
 EXCERPT_CHARS = 2_000  # how much of a quarantined line is kept
 
 
@@ -330,8 +331,7 @@ class ArchiveImporter:
     def __init__(self, wh: Warehouse, plan: Plan, run_id: str, pseudonymizer: Pseudonymizer, *,
                  keep_all: bool = False, progress: ProgressFn | None = None,
                  batch_lines: int = BATCH_LINES, workers: int | None = None, chunk_size: int = CHUNK) -> None:
-        if plan.reddit is None:
-            raise MinerError(f"{plan.path}: the plan has no [reddit] table, so nothing applies to Reddit dumps")
+        _require_reddit(plan)
         self.wh = wh
         self.plan = plan
         self.run_id = run_id
@@ -393,15 +393,31 @@ class ArchiveImporter:
         return outcome
 
     def _scanned(self, dump: DumpFile, offset: int, line_no: int) -> Iterator[tuple[int, int, int, _Batch]]:
-        """``(last line, end offset, bytes read, batch)`` per block of the file, in order."""
+        """``(last line, end offset, bytes read, batch)`` per block of the file, in order.
+
+        With ``workers`` unset, the first block is scanned here and decides: worker
+        processes each decompress the whole file, which pays only when scanning costs more
+        than decompressing, i.e. when many lines are in the plan's subreddits (a subreddit
+        export). A monthly all-of-Reddit dump is almost all out of scope and stays in one
+        process, where decompressing (on a thread) overlaps the scan.
+        """
         workers = self.workers if self.workers is not None else default_workers(dump)
-        if workers > 1:
+        if self.workers is not None and workers > 1:
             yield from scan_in_workers(self, dump, offset, line_no, workers, self.chunk_size)
             return
-        for block in read_blocks(dump, start_offset=offset, start_line=line_no, chunk_size=self.chunk_size):
+        blocks = read_blocks(dump, start_offset=offset, start_line=line_no, chunk_size=self.chunk_size)
+        for block in blocks:
             part = _Batch()
             self.scan(dump, block, part)
             yield block.last_line_no, block.end_offset, block.read_bytes, part
+            if workers > 1:
+                c = part.counts
+                if c.lines and (c.lines - c.out_of_scope) / c.lines >= IN_SCOPE_FOR_WORKERS:
+                    blocks.close()
+                    yield from scan_in_workers(self, dump, block.end_offset, block.last_line_no, workers,
+                                               self.chunk_size)
+                    return
+                workers = 1
 
     @staticmethod
     def new_batch() -> _Batch:
@@ -653,6 +669,11 @@ ORDER BY r.thread_id, r.place
 
 
 # -- runs: what the CLI and the Prefect flow call ----------------------------------------------
+def _require_reddit(plan: Plan) -> None:
+    if plan.reddit is None:
+        raise MinerError(f"{plan.path}: the plan has no [reddit] table, so nothing applies to Reddit dumps")
+
+
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given; a folder stands for the dump files in it, by name. Raises a
     :class:`~miner.dumps.DumpError` for anything that is not a readable dump."""
@@ -672,8 +693,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 def start_import(warehouse: str | Path, plan: Plan, *, flow_run_id: str | None = None) -> str:
     """Record a run (endpoint ``archive``) and the plan's archive queries; returns the run id."""
-    if plan.reddit is None:
-        raise MinerError(f"{plan.path}: the plan has no [reddit] table, so nothing applies to Reddit dumps")
+    _require_reddit(plan)
     with Warehouse.open(warehouse) as wh:
         run_id = start_run(wh, plan, endpoint="archive", flow_run_id=flow_run_id)
         register_plan(wh, plan, expand_archive(plan))

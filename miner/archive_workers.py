@@ -8,6 +8,10 @@ their results back in block order and does all the writing, so checkpoints, tran
 and results are exactly those of a single-process import, and DuckDB's writes overlap with
 the scanning.
 
+Each worker decompresses the whole file, so this pays only where scanning costs more than
+decompressing: files mostly in the plan's subreddits (the importer decides from the first
+block; see ``ArchiveImporter._scanned``).
+
 Workers are forked (they inherit the compiled plan, the Hyperscan database and the
 pseudonymization key without pickling) and only ever touch the file, never the warehouse.
 Where ``fork`` is unavailable the import runs in one process.
@@ -26,7 +30,7 @@ MIN_BYTES = 32 << 20  # smaller files are scanned in-process: forking is not wor
 
 
 def default_workers(dump: DumpFile) -> int:
-    """Worker processes for ``dump``: one per available core (at most 4) for big files."""
+    """Worker processes ``dump`` may use: one per available core (at most 4) for big files."""
     if "fork" not in mp.get_all_start_methods() or dump.size < MIN_BYTES:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from miner import archive_workers
 from miner.archive import ArchiveImporter, backfill, expand_paths, finish_import, start_import
 from miner.config import installation_secret
 from miner.cli import main
@@ -417,7 +418,7 @@ def test_folders_expand_to_their_dump_files(tmp_path):
 
 
 # -- several scanning processes -------------------------------------------------------------------
-def _import_with(tmp_path: Path, plan, paths: list[Path], name: str, workers: int):
+def _import_with(tmp_path: Path, plan, paths: list[Path], name: str, workers: int | None):
     """An import whose files are scanned by ``workers`` processes, in blocks of ~1 KB (so
     every worker gets many blocks of even a small file)."""
     wh_path = tmp_path / f"{name}.duckdb"
@@ -430,14 +431,16 @@ def _import_with(tmp_path: Path, plan, paths: list[Path], name: str, workers: in
     return wh_path, finish_import(wh_path, plan, run_id, outcomes, 0.0)
 
 
-def test_worker_processes_import_exactly_what_one_process_does(tmp_path):
+def test_worker_processes_import_exactly_what_one_process_does(tmp_path, monkeypatch):
+    monkeypatch.setattr(archive_workers, "MIN_BYTES", 0)  # any file is big enough for workers here
     plan = write_plan(tmp_path)
     mixed = write_dump(tmp_path / "RS_mixed.zst", [
         *SUBMISSIONS, *COMMENTS, '{"id": "cut", "subreddit": "depression", "title": ',
         *[post(f"m{i}", "depression" if i % 2 else "CPTSD", "ChatGPT refused" if i % 9 == 0 else f"day {i}",
                "plain words " * 10) for i in range(300)]])
     snapshots = []
-    for name, workers in (("one", 1), ("three", 3)):
+    # None: the first block is scanned in-process, then (mostly in scope) workers take over
+    for name, workers in (("one", 1), ("three", 3), ("auto", None)):
         wh_path, summary = _import_with(tmp_path, plan, [mixed], name, workers)
         assert summary.status == "ok"
         with Warehouse.open(wh_path, read_only=True) as wh:
@@ -446,7 +449,7 @@ def test_worker_processes_import_exactly_what_one_process_does(tmp_path):
                 "SELECT doc_id, query_id, via FROM hits ORDER BY ALL",
                 "SELECT line_no, byte_offset, reason FROM archive_quarantine ORDER BY ALL",
                 "SELECT status, line_no, byte_offset, lines, matched, hits, quarantined FROM archive_imports")])
-    assert snapshots[0] == snapshots[1]
+    assert snapshots[0] == snapshots[1] == snapshots[2]
     assert snapshots[0][1] and snapshots[0][2]  # there were hits and a quarantined line to agree on
 
 

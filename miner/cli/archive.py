@@ -29,7 +29,8 @@ def import_() -> None:
 @click.option("--all", "keep_all", is_flag=True,
               help="Keep every item of the plan's subreddits, matched or not (hits only for matches).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Processes scanning each file (default: one per core, up to 4, for files over 32 MiB).")
+              help="Processes scanning each file (default: one per core, up to 4, for files over 32 MiB "
+                   "mostly in the plan's subreddits; else 1).")
 @click.option("--batch-lines", type=click.IntRange(min=1), default=BATCH_LINES, hidden=True,
               help="Lines per transaction and checkpoint.")
 @warehouse_option

@@ -139,6 +139,7 @@ class Warehouse:
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
         )
+        # fetchall, not fetchone: DuckDB refuses register() while a result is left unfinished.
         rows = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchall()
         if rows and rows[0][0] == digest:
             return

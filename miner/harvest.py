@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from miner.db import Warehouse, now_utc
 from miner.normalize import news_article, reddit_comment, reddit_submission, walk_comments
@@ -95,9 +95,10 @@ def record_outcomes(wh: Warehouse, run_id: str, outcomes: list[QueryOutcome]) ->
                           "finished_at = excluded.finished_at")
 
 
-def finish_run(wh: Warehouse, run_id: str, outcomes: list[QueryOutcome], note: str | None = None) -> str:
+def finish_run(wh: Warehouse, run_id: str, outcomes: Sequence[QueryOutcome], note: str | None = None) -> str:
     """ok when every query ran to the end; partial when some failed or wait for budget;
-    failed when none succeeded (the only case the CLI exits non-zero)."""
+    failed when none succeeded (the only case the CLI exits non-zero). An archive import
+    passes one outcome per file."""
     done = [o for o in outcomes if o.status == "ok"]
     status = "ok" if len(done) == len(outcomes) else ("partial" if done else "failed")
     wh.execute("UPDATE harvest_runs SET finished_at = ?, status = ?, note = coalesce(?, note) WHERE run_id = ?",
@@ -489,8 +490,12 @@ _DOC_UPDATE = ["source", "kind", "native_id", "thread_id", "parent_id", "communi
                "crosspost_parent", "language", "content_hash", "payload_id", "last_seen_at", "last_run_id"]
 
 
-def save_documents(wh: Warehouse, docs: Iterable[Document], run_id: str) -> int:
-    """Upsert documents (one row per id, newest version wins); returns how many were new."""
+def save_documents(wh: Warehouse, docs: Iterable[Document], run_id: str, *, keep_existing: bool = False) -> int:
+    """Upsert documents (one row per id, newest version wins); returns how many were new.
+
+    ``keep_existing`` only adds documents that are missing: an archive import uses it so an
+    old dump snapshot never overwrites what a live harvest (or an earlier import) stored.
+    """
     latest: dict[str, Document] = {}
     for d in docs:
         latest[d.doc_id] = d
@@ -508,7 +513,7 @@ def save_documents(wh: Warehouse, docs: Iterable[Document], run_id: str) -> int:
         row.update(content_hash=d.content_hash, first_seen_at=now, last_seen_at=now,
                    first_run_id=run_id, last_run_id=run_id)
         rows.append(row)
-    wh.insert("documents", rows, on_conflict="(doc_id) DO UPDATE SET " +
+    wh.insert("documents", rows, on_conflict="DO NOTHING" if keep_existing else "(doc_id) DO UPDATE SET " +
               ", ".join(f"{c} = excluded.{c}" for c in _DOC_UPDATE))
     return len(latest.keys() - existing)
 
@@ -603,7 +608,7 @@ def harvest_lock(warehouse_path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise MinerError(f"{warehouse_path}: another harvest is running on this warehouse") from None
+            raise MinerError(f"{warehouse_path}: another harvest or import is running on this warehouse") from None
         try:
             yield
         finally:

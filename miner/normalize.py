@@ -115,6 +115,29 @@ def reddit_comment(data: dict, p: Pseudonymizer) -> Document:
     )
 
 
+_LEGACY_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+
+
+def unescape_legacy(data: dict) -> dict:
+    """Undo Reddit's legacy escaping of ``&``, ``<`` and ``>`` in title, selftext and body.
+
+    The API escapes them unless asked for ``raw_json=1`` (praw asks); Pushshift collected
+    without it, so dump lines carry ``&amp;`` and ``&gt;``. Unescaping makes an archive copy
+    of a post read (and hash) exactly like its live copy. Returns ``data`` itself when there
+    is nothing to undo.
+    """
+    out = data
+    for key in ("title", "selftext", "body"):
+        value = data.get(key)
+        if isinstance(value, str) and "&" in value:
+            for entity, char in _LEGACY_ENTITIES:
+                value = value.replace(entity, char)
+            if out is data:
+                out = dict(data)
+            out[key] = value
+    return out
+
+
 def walk_comments(listing: dict, limit: int) -> Iterator[dict]:
     """The first ``limit`` comments of a ``/comments/<id>`` reply, in Reddit's own order.
 

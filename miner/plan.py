@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from miner.errors import MinerError
 from miner.query import QuerySyntaxError, RENDERERS, parse, quote_operand
 
 SOURCES = ("reddit", "news")
+ARCHIVE_SOURCE = "reddit-archive"  # the plan's Reddit queries applied to dump files
 REDDIT_PAGE = 100  # items per Reddit listing request
 REDDIT_LISTING_CAP = 1000  # Reddit stops a listing at about 1,000 items
 
@@ -111,7 +112,7 @@ class PlannedQuery:
     product: str | None
     template: str
     priority: int
-    limit: int
+    limit: int | None  # None: no cap (archive queries: the 1,000-item cap is a live-listing limit)
     comments_per_post: int = 0
     sort: str = ""
     time_filter: str = ""
@@ -388,6 +389,18 @@ def expand(plan: Plan) -> list[PlannedQuery]:
                 ))
     # Python's sort is stable: the plan's own order survives within a priority.
     return sorted(out, key=lambda q: -q.priority)
+
+
+def expand_archive(plan: Plan) -> list[PlannedQuery]:
+    """The plan's Reddit queries as an archive backfill applies them to dump files.
+
+    Same text, scope, product and template as the live queries (so per-template yields can
+    add live and archive up), but their own query ids under source ``reddit-archive``, so
+    lineage says which path found what. No item cap: ``posts_per_query`` exists because
+    Reddit stops a listing at about 1,000 items, which a local scan does not.
+    """
+    return [replace(q, source=ARCHIVE_SOURCE, query_id=query_id(ARCHIVE_SOURCE, q.scope, q.rendered), limit=None)
+            for q in expand(plan) if q.source == "reddit"]
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,10 @@ class Pseudonymizer:
 
     def mask_handles(self, text: str | None) -> str | None:
         """Replace every Reddit username mention by a stable pseudonym."""
-        if not text or "u/" not in text.lower() and "/user/" not in text.lower():
+        if not text or "/" not in text:  # the common case, without lower-casing anything
+            return text
+        low = text.lower()
+        if "u/" not in low and "/user/" not in low:
             return text
         return _HANDLE.sub(lambda m: f"{m.group('prefix')}anon_{self._digest(m.group('name'))[:8]}", text)
 
@@ -51,10 +54,15 @@ class Pseudonymizer:
         if isinstance(obj, dict):
             out = {}
             for k, v in obj.items():
-                if k in _AUTHOR_KEYS and isinstance(v, str):
-                    out[k] = v if v in DELETED_AUTHORS else self.author(v)
-                else:
+                if type(v) is str:  # the common case inline: payloads have ~100 fields
+                    if k in _AUTHOR_KEYS:
+                        out[k] = v if v in DELETED_AUTHORS else self.author(v)
+                    else:
+                        out[k] = self.mask_handles(v) if "/" in v else v
+                elif isinstance(v, (dict, list, str)):
                     out[k] = self.scrub(v)
+                else:
+                    out[k] = v
             return out
         if isinstance(obj, list):
             return [self.scrub(v) for v in obj]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Union
 
 import snowballstemmer
@@ -29,9 +28,17 @@ _WORD = re.compile(r"[a-z0-9]+")
 _STEMMER = snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=200_000)
+_STEMS: dict[str, str] = {}  # a plain dict: cheaper per call than lru_cache, and words repeat
+_STEMS_MAX = 200_000
+
+
 def stem(word: str) -> str:
-    return _STEMMER.stemWord(word)
+    s = _STEMS.get(word)
+    if s is None:
+        s = _STEMMER.stemWord(word)
+        if len(_STEMS) < _STEMS_MAX:
+            _STEMS[word] = s
+    return s
 
 
 def tokens(text: str) -> list[str]:
@@ -40,7 +47,8 @@ def tokens(text: str) -> list[str]:
 
 
 def stems(text: str) -> list[str]:
-    return [stem(t) for t in tokens(text)]
+    cache = _STEMS
+    return [cache.get(t) or stem(t) for t in tokens(text)]
 
 
 # -- the tree -----------------------------------------------------------------------------
@@ -231,28 +239,38 @@ RENDERERS: dict[str, Callable[[Node], str]] = {"reddit": render_reddit, "news": 
 
 # -- matching -----------------------------------------------------------------------------
 class IndexedText:
-    """Stems of one text with their positions, built once and shared by every query."""
+    """Stems of one text, built once and shared by every query.
 
-    __slots__ = ("stems", "positions")
+    Word positions (for phrases) are indexed only when a phrase asks: most texts are only
+    ever asked about single words, which a set answers.
+    """
+
+    __slots__ = ("stems", "_set", "_positions")
 
     def __init__(self, text: str) -> None:
         self.stems = stems(text)
-        positions: dict[str, list[int]] = {}
-        for i, s in enumerate(self.stems):
-            positions.setdefault(s, []).append(i)
-        self.positions = positions
+        self._set = set(self.stems)
+        self._positions: dict[str, list[int]] | None = None
+
+    @property
+    def positions(self) -> dict[str, list[int]]:
+        if self._positions is None:
+            positions: dict[str, list[int]] = {}
+            for i, s in enumerate(self.stems):
+                positions.setdefault(s, []).append(i)
+            self._positions = positions
+        return self._positions
 
     def has(self, seq: tuple[str, ...]) -> bool:
-        if not seq:
-            return False
-        starts = self.positions.get(seq[0])
-        if not starts:
+        if not seq or seq[0] not in self._set:
             return False
         if len(seq) == 1:
             return True
+        if any(s not in self._set for s in seq[1:]):
+            return False
         n = len(seq)
         words = self.stems
-        return any(tuple(words[i:i + n]) == seq for i in starts)
+        return any(tuple(words[i:i + n]) == seq for i in self.positions[seq[0]])
 
 
 Matcher = Callable[[IndexedText], bool]
@@ -286,3 +304,45 @@ def required_stems(node: Node) -> set[str] | None:
     if any(s is None for s in sets):
         return None
     return set().union(*sets)  # type: ignore[arg-type]
+
+
+# -- prefiltering -------------------------------------------------------------------------
+def needle(stem_: str) -> str:
+    """A substring that every word with this stem contains (lower-cased), for a cheap
+    ``in`` test before the real match.
+
+    The Snowball stem is usually a prefix of the word, but it can end in letters the word
+    does not have: ``deny`` -> ``deni``, ``dying`` -> ``die``, ``skies`` -> ``sky``,
+    ``planibility`` -> ``planibl``. Those invented endings are a final ``e``, ``i`` or ``y``
+    (``ie`` at most), or the ``l`` of a final ``bl``, so dropping them leaves a substring of
+    every word with that stem. ``tests/test_query.py`` checks this over the corpus's
+    vocabulary with the suffixes the stemmer handles. An empty needle means "cannot tell".
+    """
+    if stem_.endswith("ie"):
+        return stem_[:-2]
+    if stem_.endswith(("e", "i", "y", "bl")):
+        return stem_[:-1]
+    return stem_
+
+
+MIN_NEEDLE = 3  # shorter needles ("ai" -> "a", "4") occur in nearly every text: no use
+
+
+def needle_clauses(node: Node) -> list[frozenset[str]]:
+    """What a matching text must contain: every clause needs one of its needles present.
+
+    A conservative summary of the query (it may let through texts that do not match, never
+    the reverse): terms and phrase words are needed (if their needle is long enough to
+    tell), ``NOT`` needs nothing, ``AND`` needs all its parts, ``OR`` needs one of its parts'
+    first clauses.
+    """
+    if isinstance(node, (Term, Phrase)):
+        return [frozenset({n}) for n in map(needle, node.stems) if len(n) >= MIN_NEEDLE]
+    if isinstance(node, Not):
+        return []
+    parts = [needle_clauses(p) for p in node.parts]
+    if isinstance(node, And):
+        return [c for p in parts for c in p]
+    if any(not p for p in parts):
+        return []
+    return [frozenset().union(*(p[0] for p in parts))]

@@ -2,7 +2,8 @@
 
 Every step is a function from :mod:`miner`; the flow decides order and what runs as a task.
 Queries run one after another on purpose: the APIs' rate limits, not CPU, bound a harvest,
-and one writer at a time is what DuckDB wants.
+and one writer at a time is what DuckDB wants. The last step is the ``process`` subflow
+(clean, dedup, embed, and the later stages), so a nightly run leaves the warehouse up to date.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.process import process_warehouse
 from miner.config import Endpoints, resolve_warehouse
 from miner.db import Warehouse
 from miner.funnel import funnel
@@ -36,8 +38,9 @@ def harvest_query_task(warehouse: str, plan: Plan, run_id: str, query: PlannedQu
 
 @flow(name="nightly-harvest", log_prints=True)
 def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = None, replay: bool = False,
-                    reddit_url: str | None = None, newsapi_url: str | None = None) -> dict:
-    """Harvest every query of ``plan`` into the warehouse and return the run's summary.
+                    reddit_url: str | None = None, newsapi_url: str | None = None, process: bool = True) -> dict:
+    """Harvest every query of ``plan`` into the warehouse, then (``process=True``) bring every
+    post-harvest stage up to date, and return the run's summary.
 
     ``replay=True`` starts the bundled replay server for the duration of the run and sends
     both sources there (no credentials, no network).
@@ -56,7 +59,9 @@ def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = No
         outcomes = [harvest_query_task(wh_path, the_plan, run_id, q, endpoints) for q in expand(the_plan)]
     with Warehouse.open(wh_path) as wh:
         status = finish_run(wh, run_id, outcomes)
+    stages = process_warehouse(warehouse=wh_path)["stages"] if process else []
+    with Warehouse.open(wh_path) as wh:
         rows = funnel(wh)
     return {"run_id": run_id, "status": status, "warehouse": wh_path,
             "queries": len(outcomes), "failed": sum(o.status == "failed" for o in outcomes),
-            "requests": sum(o.requests for o in outcomes), "funnel": rows}
+            "requests": sum(o.requests for o in outcomes), "process": stages, "funnel": rows}

@@ -135,14 +135,18 @@ def _dup_groups(corpus: Corpus) -> list[DupGroup]:
         if a.syndicates in by_key:
             union(a.doc_id, by_key[a.syndicates].doc_id, "syndication")
     same: dict[str, str] = {}
-    for s in corpus.submissions:
-        text = " ".join(f"{s.title} {s.selftext}".lower().split())
-        if s.state != "ok" or len(text) < 80 or s.crosspost_of:
+    texts = [(s.doc_id, s.state, s.crosspost_of, f"{s.title} {s.selftext}") for s in corpus.submissions]
+    # Identical articles from different outlets are syndicated copies too (the generated news
+    # repeats its templates with the same names now and then).
+    texts += [(a.doc_id, a.state, None, f"{a.title} {a.description} {a.body}") for a in corpus.articles]
+    for doc_id, state, crosspost_of, raw in texts:
+        text = " ".join(raw.lower().split())
+        if state != "ok" or len(text) < 80 or crosspost_of:
             continue
         if text in same:
-            union(s.doc_id, same[text], "same_text")
+            union(doc_id, same[text], "same_text")
         else:
-            same[text] = s.doc_id
+            same[text] = doc_id
     groups: dict[str, set[str]] = {}
     for x in list(parent):
         groups.setdefault(find(x), set()).add(x)

@@ -135,7 +135,7 @@ def signatures(texts: list[str], kinds: list[str], bodies: list[str | None]) -> 
     return out
 
 
-def update_signatures(wh: Warehouse, *, batch_size: int = 20_000) -> int:
+def update_signatures(wh: Warehouse, *, batch_size: int = 2_000) -> int:
     """Compute signatures for documents whose cleaned text is new or changed.
 
     A changed text also drops the document's text-based links: they were evidence about

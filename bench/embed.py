@@ -16,7 +16,9 @@ with the model loaded and warmed up first, in one run:
 4. the seconds for a rerun of the step (nothing to encode) and of ``miner process``;
 5. on the replay corpus, what the long-text policy buys: ROC AUC of incidents against
    everything else, scored by cosine to three short descriptions of an incident, with
-   chunk-mean vectors and with truncated ones.
+   chunk-mean vectors and with truncated ones;
+6. with ``--backends``: the torch and onnx backends on the same windows (speed, and how
+   close the onnx vectors are to the default ones). ``--backend onnx`` runs steps 1-4 with onnx.
 
 Runs alternate with the bare encode first, so neither side always runs on a cold cache.
 """
@@ -83,16 +85,18 @@ def main() -> None:
     ap.add_argument("--warehouse", help="copy this warehouse instead of loading the replay corpus")
     ap.add_argument("--limit", type=int, help="encode at most this many texts")
     ap.add_argument("--rounds", type=int, default=2, help="pipeline/bare rounds (median is printed)")
+    ap.add_argument("--backend", choices=["torch", "onnx"], default="torch")
+    ap.add_argument("--backends", action="store_true", help="also compare the torch and onnx backends")
     args = ap.parse_args()
 
     import torch
 
     from miner.embed import chunk_texts, embed_pending, load_model, model_info
-    from miner.process import process
+    from miner.process import ProcessOptions, process
 
     t = time.perf_counter()
-    model = load_model()
-    print(f"model {model_info().model_id} loaded in {time.perf_counter() - t:.1f} s; "
+    model = load_model(args.backend)
+    print(f"model {model_info().model_id} ({args.backend}) loaded in {time.perf_counter() - t:.1f} s; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     model.encode(["warm up the model"] * 64, batch_size=32)
 
@@ -112,7 +116,7 @@ def main() -> None:
             bare.append(time.perf_counter() - t)
             with Warehouse.open(run) as wh:
                 t = time.perf_counter()
-                report = embed_pending(wh, progress=False)
+                report = embed_pending(wh, progress=False, backend=args.backend)
                 pipeline.append(time.perf_counter() - t)
                 assert report.encoded == len(texts), report
             t = time.perf_counter()
@@ -126,19 +130,48 @@ def main() -> None:
               f"chunk-mean costs {100 * (b / w - 1):+.1f}% over truncation")
         with Warehouse.open(run) as wh:
             t = time.perf_counter()
-            again = embed_pending(wh, progress=False)
+            again = embed_pending(wh, progress=False, backend=args.backend)
             rerun = time.perf_counter() - t
             hashes = [h for h, _ in todo]
             got = wh.rows("SELECT text_hash, vector FROM embeddings WHERE text_hash IN (SELECT unnest(?)) "
                           "AND model_id = ?", [hashes, model_info().model_id])
         print(f"rerun of the embed step: {rerun:.2f} s ({again.encoded} encoded)")
         t = time.perf_counter()
-        results = process(run)
+        results = process(run, options=ProcessOptions(progress=False, backend=args.backend))
         print(f"rerun of miner process (every stage, nothing new): {time.perf_counter() - t:.2f} s "
               f"({sum(r.counts.get('encoded', 0) for r in results)} encoded)")
 
         if not args.warehouse:
             policy_figures(model, todo, dict(got), truncated, base)
+        if args.backends:
+            compare_backends(chunks.texts)
+
+
+def compare_backends(windows: list[str]) -> None:
+    """Same windows through both backends, interleaved; speed and agreement."""
+    from miner.embed import load_model
+
+    torch_model, onnx_model = load_model("torch"), load_model("onnx")
+    onnx_model.encode(windows[:32])
+    times: dict[str, list[float]] = {"torch": [], "onnx": []}
+    for _ in range(2):
+        for name, m in (("torch", torch_model), ("onnx", onnx_model)):
+            t = time.perf_counter()
+            vec = m.encode(windows, batch_size=32, normalize_embeddings=True)
+            times[name].append(time.perf_counter() - t)
+            if name == "torch":
+                a = vec
+            else:
+                b = vec
+    cos = (a * b).sum(1)
+    sa, sb = a @ a.T, b @ b.T
+    k = 10
+    keep = np.mean([len(set(np.argsort(-sa[i])[1:k + 1]) & set(np.argsort(-sb[i])[1:k + 1])) / k
+                    for i in range(len(a))])
+    tt, to = statistics.median(times["torch"]), statistics.median(times["onnx"])
+    print(f"backends on {len(windows):,} windows: torch {len(windows) / tt:.1f}/s, onnx {len(windows) / to:.1f}/s "
+          f"({tt / to:.2f}x); cosine onnx vs torch: mean {cos.mean():.6f}, min {cos.min():.6f}; "
+          f"top-{k} neighbours kept {keep:.3f}")
 
 
 def policy_figures(model, todo, pooled_by_hash, truncated, path: Path) -> None:

@@ -26,6 +26,7 @@ import markdown_it
 from markdown_it import MarkdownIt
 
 from miner.db import Warehouse, now_utc
+from miner.forget import ForgetReport, forget_gone
 
 # Bump the first part whenever a rule here changes: every document is then re-cleaned.
 CLEANER_VERSION = f"clean-1/ftfy-{ftfy.__version__}/markdown-it-{markdown_it.__version__}"
@@ -233,21 +234,25 @@ class CleanReport:
     cleaned: int
     changed: int  # documents whose cleaned text differs from the raw title + body
     total: int
+    forgotten: ForgetReport = field(default_factory=ForgetReport)  # derived rows of tombstoned documents removed
 
 
 def clean_pending(wh: Warehouse, *, batch_size: int = 5000) -> CleanReport:
     """Clean every document that has no cleaned text for its current content and cleaner.
 
     Incremental and idempotent: a document is (re)cleaned only when it is new, its
-    ``content_hash`` changed (re-harvested with new text, or deleted since), or
-    ``CLEANER_VERSION`` changed.
+    ``content_hash`` changed (re-harvested with new text), or ``CLEANER_VERSION`` changed.
+    Only documents whose state is 'ok' are read: a deleted or removed document has no
+    cleaned text (``forget_gone`` runs first and removes what was made before it went).
     """
+    forgotten = forget_gone(wh)  # first: nothing may go on reading text deleted at the source
     cleaned = changed = 0
     while True:
         rows = wh.dicts(
             "SELECT d.doc_id, d.source, d.state, d.title, d.body, d.content_hash FROM documents d "
             "LEFT JOIN clean_texts c USING (doc_id) "
-            "WHERE c.doc_id IS NULL OR c.content_hash <> d.content_hash OR c.cleaner_version <> ? "
+            "WHERE d.state = 'ok' AND (c.doc_id IS NULL OR c.content_hash <> d.content_hash "
+            "OR c.cleaner_version <> ?) "
             "ORDER BY d.doc_id LIMIT ?", [CLEANER_VERSION, batch_size])
         if not rows:
             break
@@ -267,4 +272,4 @@ def clean_pending(wh: Warehouse, *, batch_size: int = 5000) -> CleanReport:
                 f"{k} = excluded.{k}" for k in out[0] if k != "doc_id"))
         cleaned += len(out)
     total = wh.scalar("SELECT count(*) FROM clean_texts")
-    return CleanReport(cleaned, changed, total)
+    return CleanReport(cleaned, changed, total, forgotten)

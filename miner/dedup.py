@@ -204,12 +204,13 @@ def link_crossposts(wh: Warehouse) -> int:
     a crosspost harvested before its original is linked the day the original arrives."""
     with wh.transaction():
         wh.execute("DELETE FROM dup_links l WHERE method = 'crosspost' AND NOT EXISTS ("
-                   " SELECT 1 FROM documents d WHERE d.crosspost_parent IS NOT NULL AND"
+                   " SELECT 1 FROM documents d JOIN documents p ON p.doc_id = d.crosspost_parent"
+                   " WHERE d.state = 'ok' AND p.state = 'ok' AND"
                    " least(d.doc_id, d.crosspost_parent) = l.doc_a AND greatest(d.doc_id, d.crosspost_parent) = l.doc_b)")
         before = wh.scalar("SELECT count(*) FROM dup_links")
         wh.execute("INSERT INTO dup_links SELECT least(d.doc_id, p.doc_id), greatest(d.doc_id, p.doc_id), "
                    "'crosspost', 1.0, ? FROM documents d JOIN documents p ON p.doc_id = d.crosspost_parent "
-                   "WHERE d.doc_id <> p.doc_id ON CONFLICT DO NOTHING", [now_utc()])
+                   "WHERE d.doc_id <> p.doc_id AND d.state = 'ok' AND p.state = 'ok' ON CONFLICT DO NOTHING", [now_utc()])
         return wh.scalar("SELECT count(*) FROM dup_links") - before
 
 

@@ -6,7 +6,9 @@ warehouse what is missing or stale (new documents, changed text, a new cleaner o
 version) and does only that, so running ``miner process`` twice in a row does nothing the
 second time, and a run killed halfway resumes where it stopped.
 
-Order matters: cleaning first (every later stage reads cleaned text), text dedup next
+Order matters: cleaning first (every later stage reads cleaned text, and only documents
+whose state is 'ok' have any: the clean stage first forgets what was derived from documents
+deleted or removed at the source, ``miner.forget``), text dedup next
 (exact and near-exact copies need no vector of their own), then embeddings for canonical
 documents, then the semantic dedup that needs those vectors (syndicated rewrites).
 
@@ -30,6 +32,7 @@ from miner.errors import MinerError
 class ProcessOptions:
     progress: bool | None = None  # progress bars on long runs (None: when stderr is a terminal)
     batch_size: int = 32  # embedding batch size
+    backend: str | None = None  # embedding backend: torch | onnx (None: $MINER_EMBED_BACKEND, else torch)
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,12 @@ class StageResult:
 def _clean(wh: Warehouse, opts: ProcessOptions) -> dict:
     from miner.clean import clean_pending
 
-    r = clean_pending(wh)
-    return {"cleaned": r.cleaned, "changed_by_cleaning": r.changed, "documents": r.total}
+    r = clean_pending(wh)  # forgets what was derived from documents deleted at the source first
+    counts = {"cleaned": r.cleaned, "changed_by_cleaning": r.changed, "documents": r.total}
+    gone = r.forgotten
+    if gone.documents or gone.vectors:
+        counts |= {"forgotten": gone.documents, "vectors_dropped": gone.vectors}
+    return counts
 
 
 def _dedup_text(wh: Warehouse, opts: ProcessOptions) -> dict:
@@ -67,7 +74,7 @@ def _dedup_text(wh: Warehouse, opts: ProcessOptions) -> dict:
 def _embed(wh: Warehouse, opts: ProcessOptions) -> dict:
     from miner.embed import embed_pending
 
-    r = embed_pending(wh, batch_size=opts.batch_size, progress=opts.progress)
+    r = embed_pending(wh, batch_size=opts.batch_size, progress=opts.progress, backend=opts.backend)
     return {"encoded": r.encoded, "chunks": r.chunks, "vectors": r.total_vectors}
 
 
@@ -82,7 +89,8 @@ def _dedup_semantic(wh: Warehouse, opts: ProcessOptions) -> dict:
 
 # In order. Later issues append their stages here (evidence, scores, clusters).
 STAGES: list[Stage] = [
-    Stage("clean", _clean, "repair mojibake, entities, zero-width characters; make Reddit markdown legible"),
+    Stage("clean", _clean, "forget deleted/removed documents' derived rows; repair mojibake, entities, "
+          "zero-width characters; make Reddit markdown legible"),
     Stage("dedup-text", _dedup_text, "link crossposts, identical and near-identical texts"),
     Stage("embed", _embed, "vectors for canonical documents that have none for the current model"),
     Stage("dedup-semantic", _dedup_semantic, "link reworded reposts and syndicated rewrites by embedding"),

@@ -100,12 +100,14 @@ def test_the_canonical_member_is_the_earliest_that_still_has_text(wh):
     assert groups(wh) == {"reddit:t3_c": {"reddit:t3_b", "reddit:t3_c"}}
 
 
-def test_a_crosspost_stands_in_for_its_deleted_original(wh):
+def test_a_crosspost_of_a_deleted_original_stands_alone(wh):
     add_documents(wh, doc("reddit:t3_o", None, None, created="2024-05-01", state="deleted"),
                   doc("reddit:t3_x", "Claude refused to help me write to my brother", "", created="2024-05-02",
                       crosspost_parent="reddit:t3_o"))
-    process_text(wh)
-    assert groups(wh) == {"reddit:t3_x": {"reddit:t3_o", "reddit:t3_x"}}
+    process_text(wh)  # a deleted document is in no group: the crosspost is the story now
+    assert groups(wh) == {}
+    assert wh.rows("SELECT doc_id, is_canonical FROM v_document_groups WHERE doc_id = 'reddit:t3_x'") == [
+        ("reddit:t3_x", True)]
 
 
 RULES = ("Regulators in {place} proposed rules on Tuesday for mental health apps that use AI chatbots, including "

@@ -75,3 +75,13 @@ def test_each_text_is_encoded_once_per_model(wh):
     dedup_text(wh)
     again = embed_pending(wh)
     assert again.encoded == 1 and again.total_vectors == 3
+
+
+def test_the_onnx_backend_gives_the_same_vectors(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("MINER_CACHE", str(tmp_path / "cache"))
+    texts = [REFUSAL, "Same here.", preamble(40) + " " + REFUSAL]
+    torch_vectors = encode(texts)
+    onnx_vectors = encode(texts, backend="onnx")
+    assert list((tmp_path / "cache").glob("*.onnx"))  # exported locally, once
+    assert np.all((torch_vectors * onnx_vectors).sum(1) > 0.9999)

@@ -9,7 +9,7 @@ from miner import process as process_mod
 from miner.cli import main
 from miner.db import Warehouse
 from miner.process import STAGES, ProcessOptions, Stage, process
-from tests.helpers import add_documents, doc
+from tests.helpers import add_documents, all_text, doc
 
 SMALL_PLAN = """
 name = "small"
@@ -82,3 +82,38 @@ def test_the_nightly_flow_ends_by_processing_and_the_process_flow_runs_alone(pre
         assert funnel[(source, "unique documents")] >= funnel[(source, "with text")] >= funnel[(source, "after dedup")] > 0
     alone = process_warehouse(warehouse=str(wh_path))
     assert all(not s["counts"].get(k) for s in alone["stages"] for k in ("cleaned", "compared", "encoded"))
+
+
+@pytest.mark.slow
+def test_documents_deleted_at_the_source_keep_no_derived_rows(wh_path):
+    story = ("Last night I told ChatGPT that I had been thinking about not being here anymore and it stopped "
+             "talking to me about anything else and just kept pasting the same hotline number over and over.")
+    private = "My therapist dropped me after two missed sessions and the companion app was all I had left that winter."
+    with Warehouse.open(wh_path) as wh:
+        add_documents(wh, doc("reddit:t3_a", "ChatGPT refused me", story, created="2024-05-01"),
+                      doc("reddit:t3_b", "ChatGPT refused me", story + " Reposting, it got buried.", created="2024-05-04"),
+                      doc("reddit:t3_e", "Alone again", private, created="2024-05-02"))
+    first = {r.stage: r.counts for r in process(wh_path, options=ProcessOptions(progress=False))}
+    assert first["embed"]["encoded"] == 2  # a (canonical of a and b) and e
+    with Warehouse.open(wh_path) as wh:
+        assert wh.rows("SELECT doc_id, canonical_id FROM dup_members ORDER BY doc_id") == [
+            ("reddit:t3_a", "reddit:t3_a"), ("reddit:t3_b", "reddit:t3_a")]
+        # Tombstoned at the source the way the deletion check does it: state and text change, the
+        # content hash may not.
+        wh.execute("UPDATE documents SET state = 'deleted', title = NULL, body = NULL, author_hash = NULL "
+                   "WHERE doc_id IN ('reddit:t3_a', 'reddit:t3_e')")
+    second = {r.stage: r.counts for r in process(wh_path, options=ProcessOptions(progress=False))}
+    assert second["clean"]["forgotten"] == 2 and second["clean"]["vectors_dropped"] == 2
+    assert second["embed"]["encoded"] == 1  # b is the story now and needs its own vector
+    with Warehouse.open(wh_path, read_only=True) as wh:
+        gone = ["reddit:t3_a", "reddit:t3_e"]
+        for table, col in (("clean_texts", "doc_id"), ("dedup_signatures", "doc_id"), ("dup_members", "doc_id"),
+                           ("dup_links", "doc_a"), ("dup_links", "doc_b")):
+            assert wh.scalar(f"SELECT count(*) FROM {table} WHERE {col} IN (SELECT unnest(?))", [gone]) == 0, table
+        assert private not in all_text(wh)  # not in cleaned text, and no vector of it left either
+        assert wh.scalar("SELECT count(*) FROM embeddings") == 1
+        assert wh.rows("SELECT doc_id FROM v_document_vectors") == [("reddit:t3_b",)]
+        canon = dict(wh.rows("SELECT doc_id, state FROM v_canonical_documents"))
+        assert canon == {"reddit:t3_a": "deleted", "reddit:t3_b": "ok", "reddit:t3_e": "deleted"}
+    third = process(wh_path, options=ProcessOptions(progress=False))
+    assert "forgotten" not in third[0].counts and not any(r.counts.get("encoded") for r in third)

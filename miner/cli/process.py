@@ -17,8 +17,12 @@ from miner.process import STAGES, ProcessOptions, StageResult, process
               help="Run only this stage (repeatable); see --list. Default: every stage, in order.")
 @click.option("--list", "list_stages", is_flag=True, help="List the stages in the order they run, and exit.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
+@click.option("--backend", type=click.Choice(["torch", "onnx"]), default=None,
+              help="Embedding backend (default: $MINER_EMBED_BACKEND, else torch). onnx: same vectors, about "
+                   "1.3x as fast; needs pip install 'refusal-miner[onnx]'.")
 @warehouse_option
-def process_cmd(stages: tuple[str, ...], list_stages: bool, progress: bool | None, warehouse) -> None:
+def process_cmd(stages: tuple[str, ...], list_stages: bool, progress: bool | None, backend: str | None,
+                warehouse) -> None:
     """Bring every post-harvest stage up to date for whatever the warehouse holds.
 
     Incremental and idempotent: each stage does only what is missing or stale (new
@@ -30,7 +34,7 @@ def process_cmd(stages: tuple[str, ...], list_stages: bool, progress: bool | Non
     path = warehouse_path(warehouse)
     if not path.exists():
         raise MinerError(f"{path}: no warehouse here (run a harvest first, or pass --warehouse)")
-    results = process(path, stages=list(stages) or None, options=ProcessOptions(progress=progress))
+    results = process(path, stages=list(stages) or None, options=ProcessOptions(progress=progress, backend=backend))
     print_results(results)
     with Warehouse.open(path, read_only=True) as wh:
         rows = funnel(wh)

@@ -11,7 +11,8 @@ SELECT d.doc_id,
        coalesce(m.group_size, 1)          AS group_size
 FROM documents d LEFT JOIN dup_members m USING (doc_id);
 
--- One row per story. state = 'ok' means it has text (deleted/removed/empty otherwise).
+-- One row per story. state = 'ok' means it has text (deleted/removed/empty otherwise, NULL until
+-- cleaned). Documents deleted or removed at the source keep no cleaned text, group or vector.
 CREATE OR REPLACE VIEW v_canonical_documents AS
 WITH grp AS (
     SELECT canonical_id, list(doc_id ORDER BY doc_id) AS duplicate_ids
@@ -21,7 +22,8 @@ WITH grp AS (
     FROM hits h JOIN v_document_groups g USING (doc_id) GROUP BY g.canonical_id
 )
 SELECT d.doc_id, d.source, d.kind, d.community, d.thread_id, d.parent_id, d.author_hash, d.created_at,
-       d.url, d.permalink, c.state, c.title, c.body, c.text, c.text_hash, c.n_words,
+       d.url, d.permalink, CASE WHEN d.state <> 'ok' THEN d.state ELSE c.state END AS state,
+       c.title, c.body, c.text, c.text_hash, c.n_words,
        g.group_size, coalesce(grp.duplicate_ids, []::VARCHAR[]) AS duplicate_ids,
        coalesce(h.n_hits, 0) AS n_hits, coalesce(h.n_queries, 0) AS n_queries
 FROM v_document_groups g

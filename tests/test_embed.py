@@ -77,7 +77,7 @@ def test_each_text_is_encoded_once_per_model(wh):
     assert again.encoded == 1 and again.total_vectors == 3
 
 
-def test_the_onnx_backend_gives_the_same_vectors(tmp_path, monkeypatch):
+def test_the_onnx_backend_gives_the_same_vectors(tmp_path, monkeypatch, wh):
     pytest.importorskip("onnxruntime")
     monkeypatch.setenv("MINER_CACHE", str(tmp_path / "cache"))
     texts = [REFUSAL, "Same here.", preamble(40) + " " + REFUSAL]
@@ -85,3 +85,9 @@ def test_the_onnx_backend_gives_the_same_vectors(tmp_path, monkeypatch):
     onnx_vectors = encode(texts, backend="onnx")
     assert list((tmp_path / "cache").glob("*.onnx"))  # exported locally, once
     assert np.all((torch_vectors * onnx_vectors).sum(1) > 0.9999)
+    # Same vectors, same model id: switching backends re-encodes nothing.
+    add_documents(wh, doc("reddit:t3_a", "ChatGPT refused me", REFUSAL))
+    clean_pending(wh)
+    dedup_text(wh)
+    assert embed_pending(wh, backend="onnx").encoded == 1
+    assert embed_pending(wh, backend="torch").encoded == 0

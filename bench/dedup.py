@@ -218,13 +218,8 @@ def truth_figures() -> None:
     hit = pred & expected
     print(f"duplicate pairs: predicted {len(pred)}, true {len(expected)}, found {len(hit)}: "
           f"precision {len(hit) / len(pred):.3f}, recall {len(hit) / len(expected):.3f}")
-    found, total = Counter(), Counter()
-    for g in truth.dup_groups:
-        for p in map(frozenset, itertools.combinations(sorted(g.doc_ids), 2)):
-            for kind in g.kinds:
-                total[kind] += 1
-                found[kind] += p in pred
-    print("recall by kind: " + ", ".join(f"{k} {found[k]}/{total[k]}" for k in sorted(total)))
+    by_kind = truth.pair_recall_by_kind(pred)
+    print("recall by kind: " + ", ".join(f"{k} {f}/{t}" for k, (f, t) in sorted(by_kind.items())))
     by_method = Counter((links.get(p, "transitive"), p in expected) for p in pred)
     print("predicted pairs by method (true/false): " + ", ".join(
         f"{m} {by_method[(m, True)]}/{by_method[(m, False)]}"

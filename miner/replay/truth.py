@@ -79,6 +79,19 @@ class GroundTruth:
                     pairs.add(frozenset((a, b)))
         return pairs
 
+    def pair_recall_by_kind(self, predicted: set[frozenset[str]]) -> dict[str, tuple[int, int]]:
+        """Per kind of duplicate (crosspost, repost, syndication, same_text): (true pairs
+        found in ``predicted``, true pairs). A pair counts for every kind its group has."""
+        out: dict[str, tuple[int, int]] = {}
+        for g in self.dup_groups:
+            ids = sorted(g.doc_ids)
+            pairs = [frozenset((a, b)) for i, a in enumerate(ids) for b in ids[i + 1:]]
+            found = sum(p in predicted for p in pairs)
+            for kind in g.kinds:
+                f, t = out.get(kind, (0, 0))
+                out[kind] = (f + found, t + len(pairs))
+        return out
+
 
 def _tuple(v) -> tuple[str, ...]:
     return tuple(v) if isinstance(v, list) else ((v,) if v else ())

@@ -1,5 +1,5 @@
 # refusal-miner: the two commands of the README, and a few helpers.
-#   make demo   creates .venv, installs everything, harvests the bundled replay corpus
+#   make demo   creates .venv, installs everything, harvests the bundled replay corpus and processes it
 #   make test   the whole test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -22,6 +22,8 @@ $(STAMP):
 
 demo: $(STAMP)
 	$(BIN)/miner harvest queries/paper.toml --replay
+	@# The harvest's flow already ran every post-harvest stage; a second run has nothing to do.
+	$(BIN)/miner process
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -6,7 +6,8 @@ APIs' rate limits, not CPU, bound a harvest, and DuckDB wants one writer at a ti
 Steps: take the warehouse's harvest lock; open a run (closing runs of crashed processes);
 ask the budget planner which queries this run can afford; run them; re-fetch comments of
 young threads; re-check deletions at the source (at most once a day); purge deleted text
-everywhere; close the run with its status.
+everywhere; close the run with its status; then the ``process`` subflow (clean, dedup,
+embed, and the later stages), so a nightly run leaves the warehouse up to date.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from flows.process import process_warehouse
 from miner.budget import plan_run
 from miner.config import Endpoints, resolve_warehouse
 from miner.db import Warehouse
@@ -76,8 +78,9 @@ def prefect_reddit_throttle() -> Callable[[], None] | None:
 @flow(name="nightly-harvest", log_prints=True)
 def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = None, replay: bool = False,
                     reddit_url: str | None = None, newsapi_url: str | None = None,
-                    check_deletions_daily: bool = True, rpm: int | None = None) -> dict:
-    """Harvest every query of ``plan`` that the budget allows and return the run's summary.
+                    check_deletions_daily: bool = True, rpm: int | None = None, process: bool = True) -> dict:
+    """Harvest every query of ``plan`` that the budget allows, then (``process=True``) bring
+    every post-harvest stage up to date, and return the run's summary.
 
     ``replay=True`` starts the bundled replay server for the duration of the run and sends
     both sources there (no credentials, no network). ``rpm`` overrides the plan's Reddit
@@ -114,8 +117,10 @@ def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = No
                 extra["deletions"] = refresh_deletions_task(wh_path, endpoints, run_id, rpm, throttle)
         with Warehouse.open(wh_path) as wh:
             status = finish_run(wh, run_id, outcomes, budget.message)
+        stages = process_warehouse(warehouse=wh_path)["stages"] if process else []
+        with Warehouse.open(wh_path) as wh:
             rows = funnel(wh)
     return {"run_id": run_id, "status": status, "warehouse": wh_path, "note": budget.message,
             "queries": len(outcomes), "failed": sum(o.status == "failed" for o in outcomes),
             "deferred": sum(o.status in ("deferred", "skipped") for o in outcomes),
-            "requests": sum(o.requests for o in outcomes), "funnel": rows, **extra}
+            "requests": sum(o.requests for o in outcomes), "process": stages, "funnel": rows, **extra}

@@ -191,8 +191,12 @@ class Warehouse:
         return [d[0] for d in cur.description], cur.fetchall()
 
     def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """A query's result as an Arrow table (bulk reads: vectors, signatures)."""
         try:
-            return self._con.execute(sql, params).fetch_arrow_table()
+            # duckdb 2.0 dropped fetch_arrow_table(); sql() avoids the DB-API result's extra copy
+            # but refuses to run while a result of execute() is still open, so finish that first.
+            self._con.complete()
+            return self._con.sql(sql, params=params).to_arrow_table()
         except duckdb.Error as exc:
             raise WarehouseError(exc) from None
 

@@ -32,3 +32,22 @@ def all_text(wh: Warehouse) -> str:
         expr = " || '\x1f' || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in cols)
         parts += [r[0] for r in wh.rows(f'SELECT {expr} FROM "{table}"')]
     return "\n".join(parts)
+
+
+def add_documents(wh: Warehouse, *docs, run_id: str = "run_test") -> None:
+    """Save hand-made documents (``miner.records.Document``) as one run, the way a harvest does."""
+    from miner.harvest import save_documents
+
+    with wh.transaction():
+        save_documents(wh, list(docs), run_id)
+
+
+def doc(doc_id: str, title: str | None, body: str | None, *, kind: str = "submission", source: str = "reddit",
+        created: str = "2024-05-01", **fields):
+    """A ``Document`` with defaults for what a test does not care about."""
+    from datetime import datetime
+
+    from miner.records import Document
+
+    return Document(doc_id=doc_id, source=source, kind=kind, native_id=doc_id.split(":")[-1], title=title,
+                    body=body, created_at=datetime.fromisoformat(created), **fields)

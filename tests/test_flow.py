@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def test_cli_harvest_runs_the_flow_and_prints_the_funnel(prefect_harness, replay, wh_path):
     runner = CliRunner()
     args = ["harvest", "queries/paper.toml", "--reddit-url", replay.url, "--newsapi-url", replay.url,
-            "--rpm", "0", "--warehouse", str(wh_path)]
+            "--rpm", "0", "--no-process", "--warehouse", str(wh_path)]
     first = runner.invoke(main, args)
     assert first.exit_code == 0, first.output
     assert "Funnel" in first.output and "unique documents" in first.output and ": ok," in first.output
@@ -35,7 +35,7 @@ def test_flow_with_embedded_replay_needs_no_credentials(prefect_harness, wh_path
     from flows.nightly import nightly_harvest
     for var in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "NEWSAPI_KEY"):
         monkeypatch.delenv(var, raising=False)
-    summary = nightly_harvest(plan="queries/paper.toml", warehouse=str(wh_path), replay=True)
+    summary = nightly_harvest(plan="queries/paper.toml", warehouse=str(wh_path), replay=True, process=False)
     assert summary["status"] == "ok" and summary["queries"] == 79
     stages = {(r["source"], r["stage"]) for r in summary["funnel"]}
     assert ("reddit", "unique documents") in stages and ("news", "unique documents") in stages
@@ -44,7 +44,7 @@ def test_flow_with_embedded_replay_needs_no_credentials(prefect_harness, wh_path
 def test_live_run_without_credentials_fails_every_query_and_exits_1(prefect_harness, wh_path, monkeypatch):
     for var in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USER_AGENT", "NEWSAPI_KEY"):
         monkeypatch.delenv(var, raising=False)
-    res = CliRunner().invoke(main, ["harvest", "queries/paper.toml", "--warehouse", str(wh_path)])
+    res = CliRunner().invoke(main, ["harvest", "queries/paper.toml", "--no-process", "--warehouse", str(wh_path)])
     assert res.exit_code == 1, res.output
     with Warehouse.open(wh_path, read_only=True) as wh:
         errors = {r[0] for r in wh.rows("SELECT last_error FROM query_state")}

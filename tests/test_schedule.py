@@ -27,6 +27,7 @@ def test_dry_run_prints_the_deployment_without_serving(wh_path):
     assert "nightly-harvest/nightly" in res.output
     assert "30 2 * * 1-5 (UTC) paused" in res.output
     assert str((ROOT / "queries" / "paper.toml").resolve()) in res.output
+    assert "process = True" in res.output  # the nightly run brings later stages up to date
     assert not wh_path.exists()  # nothing ran
 
 
@@ -63,7 +64,7 @@ def test_served_schedule_runs_the_flow_on_its_own(tmp_path, wh_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     proc = subprocess.Popen([sys.executable, "-m", "miner", "schedule", "queries/paper.toml", "--cron", "* * * * *",
-                             "--replay", "--port", str(_free_port()), "--warehouse", str(wh_path)],
+                             "--replay", "--no-process", "--port", str(_free_port()), "--warehouse", str(wh_path)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:

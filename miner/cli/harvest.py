@@ -21,10 +21,12 @@ from miner.plan import load_plan
 @click.option("--rpm", type=click.IntRange(min=0), default=None,
               help="Reddit requests per minute, overriding the plan's budget (0: do not pace).")
 @click.option("--no-deletion-check", is_flag=True, help="Skip the daily re-check of deletions at the source.")
+@click.option("--no-process", is_flag=True, help="Harvest only; skip `miner process` (clean, dedup, embed, ...).")
 @warehouse_option
 def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: str | None, rpm: int | None,
-            no_deletion_check: bool, warehouse: Path | None) -> None:
-    """Harvest PLAN_FILE (default queries/paper.toml) into the warehouse and print the funnel.
+            no_deletion_check: bool, no_process: bool, warehouse: Path | None) -> None:
+    """Harvest PLAN_FILE (default queries/paper.toml) into the warehouse, bring every
+    post-harvest stage up to date (as `miner process` does), and print the funnel.
 
     Exits 1 only when no query succeeded; a partial run (some queries failed, to be retried
     next run) exits 0.
@@ -34,7 +36,8 @@ def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: 
 
     path = warehouse_path(warehouse)
     summary = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay, reddit_url=reddit_url,
-                              newsapi_url=newsapi_url, rpm=rpm, check_deletions_daily=not no_deletion_check)
+                              newsapi_url=newsapi_url, rpm=rpm, check_deletions_daily=not no_deletion_check,
+                              process=not no_process)
     print_summary(summary)
     if summary["status"] == "failed":
         sys.exit(1)
@@ -50,6 +53,9 @@ def print_summary(summary: dict) -> None:
     if deletions and not deletions.get("skipped"):
         console.print(f"Deletions: {deletions['checked']} documents re-checked at the source, "
                       f"{deletions['tombstoned']} deleted or removed since (text purged)")
+    if summary.get("process"):
+        from miner.cli.process import print_results
+        print_results(summary["process"])
     print_rows(["source", "stage", "n"], [(r["source"], r["stage"], r["n"]) for r in summary["funnel"]],
                title="Funnel")
     console.print(f"Warehouse: {summary['warehouse']}\n"

@@ -18,12 +18,13 @@ from miner.plan import load_plan
 @click.option("--name", default="nightly", show_default=True, help="Deployment name.")
 @click.option("--replay", is_flag=True, help="Harvest the bundled replay corpus (for trying the schedule out).")
 @click.option("--paused", is_flag=True, help="Create the schedule paused.")
+@click.option("--no-process", is_flag=True, help="Harvest only; leave `miner process` to another schedule.")
 @click.option("--dry-run", is_flag=True, help="Print the deployment and exit without serving.")
 @click.option("--port", default=4200, show_default=True,
               help="Port of the local Prefect server started when PREFECT_API_URL is not set.")
 @warehouse_option
-def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, dry_run: bool, port: int,
-             warehouse: Path | None) -> None:
+def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, no_process: bool, dry_run: bool,
+             port: int, warehouse: Path | None) -> None:
     """Serve the nightly-harvest flow for PLAN_FILE on a schedule until stopped (Ctrl-C).
 
     Schedules need a Prefect server: the one at $PREFECT_API_URL, else a local one started
@@ -40,7 +41,7 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
     from flows.nightly import nightly_harvest
 
     parameters = {"plan": str(plan_file.resolve()), "warehouse": str(warehouse_path(warehouse).resolve()),
-                  "replay": replay}
+                  "replay": replay, "process": not no_process}
     if dry_run:
         deployment = nightly_harvest.to_deployment(name=name, cron=cron, parameters=parameters, paused=paused,
                                                    concurrency_limit=1)

@@ -79,6 +79,19 @@ class GroundTruth:
                     pairs.add(frozenset((a, b)))
         return pairs
 
+    def pair_recall_by_kind(self, predicted: set[frozenset[str]]) -> dict[str, tuple[int, int]]:
+        """Per kind of duplicate (crosspost, repost, syndication, same_text): (true pairs
+        found in ``predicted``, true pairs). A pair counts for every kind its group has."""
+        out: dict[str, tuple[int, int]] = {}
+        for g in self.dup_groups:
+            ids = sorted(g.doc_ids)
+            pairs = [frozenset((a, b)) for i, a in enumerate(ids) for b in ids[i + 1:]]
+            found = sum(p in predicted for p in pairs)
+            for kind in g.kinds:
+                f, t = out.get(kind, (0, 0))
+                out[kind] = (f + found, t + len(pairs))
+        return out
+
 
 def _tuple(v) -> tuple[str, ...]:
     return tuple(v) if isinstance(v, list) else ((v,) if v else ())
@@ -135,14 +148,18 @@ def _dup_groups(corpus: Corpus) -> list[DupGroup]:
         if a.syndicates in by_key:
             union(a.doc_id, by_key[a.syndicates].doc_id, "syndication")
     same: dict[str, str] = {}
-    for s in corpus.submissions:
-        text = " ".join(f"{s.title} {s.selftext}".lower().split())
-        if s.state != "ok" or len(text) < 80 or s.crosspost_of:
+    texts = [(s.doc_id, s.state, s.crosspost_of, f"{s.title} {s.selftext}") for s in corpus.submissions]
+    # Identical articles from different outlets are syndicated copies too (the generated news
+    # repeats its templates with the same names now and then).
+    texts += [(a.doc_id, a.state, None, f"{a.title} {a.description} {a.body}") for a in corpus.articles]
+    for doc_id, state, crosspost_of, raw in texts:
+        text = " ".join(raw.lower().split())
+        if state != "ok" or len(text) < 80 or crosspost_of:
             continue
         if text in same:
-            union(s.doc_id, same[text], "same_text")
+            union(doc_id, same[text], "same_text")
         else:
-            same[text] = s.doc_id
+            same[text] = doc_id
     groups: dict[str, set[str]] = {}
     for x in list(parent):
         groups.setdefault(find(x), set()).add(x)

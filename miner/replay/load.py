@@ -1,0 +1,49 @@
+"""Load the whole replay corpus into a warehouse, without a server or a plan.
+
+A harvest through the replay server only reaches what the plan's queries find (about 730
+documents for the paper's plan). Tests and benches that measure the post-harvest stages
+against the ground truth want every document the truth talks about, so this builds each
+item's wire object exactly as the server would send it, runs it through the pipeline's own
+normalization, and saves it as one run. Only tests and benches call this.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from miner.config import installation_secret
+from miner.db import Warehouse, now_utc
+from miner.normalize import news_article, reddit_comment, reddit_submission
+from miner.privacy import Pseudonymizer
+from miner.records import Document
+from miner.replay import wire
+from miner.replay.corpus import Corpus, Submission, load_corpus
+
+
+def corpus_documents(corpus: Corpus, p: Pseudonymizer) -> Iterator[Document]:
+    """Every submission, comment and article of ``corpus`` as the pipeline would store it."""
+    for s in corpus.submissions:
+        parent = corpus.by_key.get(s.crosspost_of or "")
+        yield reddit_submission(wire.t3(s, crosspost_parent=wire.t3(parent) if isinstance(parent, Submission)
+                                        else None), p)
+        for c in s.comments:
+            yield reddit_comment(wire.t1(c, s), p)
+    for a in corpus.articles:
+        doc = news_article(wire.news_article(a), p, language=a.language)
+        if doc is not None:
+            yield doc
+
+
+def load_corpus_into(wh: Warehouse, corpus: Corpus | None = None) -> int:
+    """Save every corpus document into ``wh`` (as run ``run_corpus``); returns how many."""
+    from miner.harvest import save_documents
+
+    corpus = corpus or load_corpus()
+    docs = list(corpus_documents(corpus, Pseudonymizer(installation_secret(Path(wh.path)))))
+    wh.insert("harvest_runs", [{"run_id": "run_corpus", "plan_id": "corpus", "started_at": now_utc(),
+                                "finished_at": now_utc(), "status": "ok", "endpoint": "replay",
+                                "flow_run_id": None}], on_conflict="DO NOTHING")
+    with wh.transaction():
+        save_documents(wh, docs, "run_corpus")
+    return len(docs)

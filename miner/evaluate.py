@@ -11,8 +11,9 @@ How a document counts as found, and why:
 * A **submission** is found by a Reddit query whose scope holds its subreddit and whose
   terms match its title and body (the title alone when deleted or removed).
 * A **comment** is found when its submission is, and it is among the plan's
-  ``comments_per_post`` best comments (highest score, then earliest, then id), as a harvest
-  fetches them; with ``search_comments = true`` also when its own body matches.
+  ``comments_per_post`` first comments as they are fetched: live, the first N of the tree
+  sorted by top (depth first, siblings by score); from dumps, the archive import's rule
+  (the N highest scores). With ``search_comments = true`` also when its own body matches.
 * An **article** is found by a news query matching title and body, in the query's language
   and date window when the article says which.
 * **Recall** counts distinct incidents (a post and its retelling in a comment are one), so
@@ -54,6 +55,7 @@ class EvalDoc:
     community: str  # subreddit, or the outlet for news
     text: str
     thread_id: str | None = None  # comments: the submission's doc_id
+    parent_id: str | None = None  # comments: the parent comment's or the submission's doc_id
     score: int = 0
     created: float = 0.0
     language: str | None = None
@@ -63,6 +65,7 @@ class EvalDoc:
 class EvalCorpus:
     name: str
     docs: list[EvalDoc]
+    comment_order: str = "tree"  # tree: as live Reddit sends them (sort=top); score: as the archive picks
 
     def __post_init__(self) -> None:
         self.by_id = {d.doc_id: d for d in self.docs}
@@ -70,13 +73,29 @@ class EvalCorpus:
         for d in self.docs:
             if d.kind == "comment" and d.thread_id:
                 threads.setdefault(d.thread_id, []).append(d)
-        # The order a harvest takes comments in (the archive's rule: best first).
-        self.comments = {t: [c.doc_id for c in sorted(cs, key=lambda c: (-c.score, c.created, c.doc_id))]
-                         for t, cs in threads.items()}
+        self.comments = {t: _comment_order(t, cs, self.comment_order) for t, cs in threads.items()}
 
     def subset(self, keep: Iterable[str], name: str | None = None) -> "EvalCorpus":
         keep = set(keep)
-        return EvalCorpus(name or self.name, [d for d in self.docs if d.doc_id in keep])
+        return EvalCorpus(name or self.name, [d for d in self.docs if d.doc_id in keep], self.comment_order)
+
+
+def _comment_order(thread: str, comments: list[EvalDoc], order: str) -> list[str]:
+    """A thread's comments in the order a harvest takes the first ``comments_per_post`` of."""
+    best = sorted(comments, key=lambda c: (-c.score, c.created, c.doc_id))
+    if order == "score":
+        return [c.doc_id for c in best]
+    children: dict[str, list[EvalDoc]] = {}
+    for c in best:  # siblings stay best first
+        children.setdefault(c.parent_id or thread, []).append(c)
+    out: list[str] = []
+    stack = list(reversed(children.get(thread, [])))
+    while stack:  # depth first, as Reddit nests replies under their parent
+        c = stack.pop()
+        out.append(c.doc_id)
+        stack.extend(reversed(children.get(c.doc_id, [])))
+    placed = set(out)
+    return out + [c.doc_id for c in best if c.doc_id not in placed]  # parents missing from the corpus
 
 
 def submission_text(title: str | None, body: str | None, state: str = "ok") -> str:
@@ -95,7 +114,8 @@ def replay_corpus() -> EvalCorpus:
                             score=s.score, created=s.created_utc))
         for cm in s.comments:
             docs.append(EvalDoc(cm.doc_id, "comment", s.subreddit, cm.body if cm.state == "ok" else "",
-                                thread_id=s.doc_id, score=cm.score, created=cm.created_utc))
+                                thread_id=s.doc_id, parent_id=f"reddit:{cm.parent_fullname}", score=cm.score,
+                                created=cm.created_utc))
     for a in c.articles:
         text = "" if a.state != "ok" else f"{a.title}\n{a.description}\n{a.body}"
         docs.append(EvalDoc(a.doc_id, "article", a.outlet, text, created=a.published_utc, language=a.language))
@@ -104,12 +124,12 @@ def replay_corpus() -> EvalCorpus:
 
 def warehouse_corpus(wh) -> EvalCorpus:
     """Every document in the warehouse (``wh`` is an open :class:`miner.db.Warehouse`)."""
-    rows = wh.rows("""SELECT doc_id, kind, coalesce(community, ''), title, body, thread_id, coalesce(score, 0),
-                             epoch(created_at), language, state FROM documents""")
+    rows = wh.rows("""SELECT doc_id, kind, coalesce(community, ''), title, body, thread_id, parent_id,
+                             coalesce(score, 0), epoch(created_at), language, state FROM documents""")
     docs = []
-    for doc_id, kind, community, title, body, thread, score, created, lang, state in rows:
+    for doc_id, kind, community, title, body, thread, parent, score, created, lang, state in rows:
         text = submission_text(title, body, state) if kind != "comment" else (body or "")
-        docs.append(EvalDoc(doc_id, kind, community, text, thread, int(score), float(created or 0), lang))
+        docs.append(EvalDoc(doc_id, kind, community, text, thread, parent, int(score), float(created or 0), lang))
     return EvalCorpus("warehouse", docs)
 
 
@@ -147,12 +167,13 @@ def dump_corpus(paths: Iterable[str | Path]) -> EvalCorpus:
                                         score=score, created=created))
                 elif isinstance(data.get("body"), str):
                     doc_id = f"reddit:t1_{ident}" if isinstance(ident, str) else fallback
-                    link = data.get("link_id")
+                    link, parent = data.get("link_id"), data.get("parent_id")
                     docs.append(EvalDoc(doc_id, "comment", data["subreddit"],
                                         data["body"] if comment_state(data) == "ok" else "",
                                         thread_id=f"reddit:{link}" if isinstance(link, str) else None,
+                                        parent_id=f"reddit:{parent}" if isinstance(parent, str) else None,
                                         score=score, created=created))
-    return EvalCorpus("dump", docs)
+    return EvalCorpus("dump", docs, comment_order="score")  # as miner import reddit-dump picks them
 
 
 # -- labels ---------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def main(paths: list[str]) -> None:
     print(f"replay corpus: {len(corpus.docs)} documents, "
           f"{len({labels.incident(d) for d in labels.positives})} distinct incidents "
           f"({len(labels.positives)} incident documents)\n")
-    header = f"{'plan':<22}{'queries':>8}{'recall':>9}{'found':>7}{'hits':>7}{'reads':>7}{'reads/inc':>10}"
+    header = f"{'plan':<27}{'queries':>8}{'recall':>9}{'found':>7}{'hits':>7}{'reads':>7}{'reads/inc':>10}"
     print(header)
     print("-" * len(header))
     plans = [load_plan(ROOT / p if not Path(p).is_absolute() else p) for p in paths]
@@ -82,14 +82,21 @@ def main(paths: list[str]) -> None:
     for plan in plans:
         ev = evaluate(plan, corpus, labels)
         rows.append((plan, ev))
-        print(f"{plan.name:<22}{len(ev.queries):>8}{ev.recall:>9.3f}{ev.found:>7}{ev.hits:>7}{ev.reads:>7}"
+        print(f"{plan.name:<27}{len(ev.queries):>8}{ev.recall:>9.3f}{ev.found:>7}{ev.hits:>7}{ev.reads:>7}"
               f"{ev.reads_per_incident or 0:>10.1f}")
     for plan, ev in rows:
         r = suggest(plan, corpus, labels)
         after = evaluate(apply_fragment(plan, r.fragment()), corpus, labels)
         name = f"{plan.name}+suggest"
-        print(f"{name + ' (in-sample)':<22}{len(after.queries):>8}{after.recall:>9.3f}{after.found:>7}"
+        print(f"{name + ' (in-sample)':<27}{len(after.queries):>8}{after.recall:>9.3f}{after.found:>7}"
               f"{after.hits:>7}{after.reads:>7}{after.reads_per_incident or 0:>10.1f}")
+    truth = load_truth()
+    implied = {lab.incident for lab in truth.labels.values() if lab.incident and lab.implied}
+    for plan, ev in rows:
+        missed = [m for m in ev.missed if m.reason != "not in the corpus"]
+        out = sum(m.reason == "out of scope" for m in missed)
+        print(f"  {plan.name} misses {len(missed)}: {out} out of its scopes, {len(missed) - out} in scope; "
+              f"{sum(m.incident in implied for m in missed)} of them told without refusal words (implied)")
     print()
     print("suggest once, held out (2 folds by incident; recall over each fold's own incidents, summed):")
     for plan, ev in rows:

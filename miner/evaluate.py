@@ -22,6 +22,9 @@ How a document counts as found, and why:
 * Labelled samples are not the population, so the 1,000-item listing cap is not applied;
   queries whose hits could reach it on a full corpus are flagged instead.
 
+On the warehouse, the hits a source recorded for the same query also count: NewsAPI
+matched whole articles, of which the warehouse keeps about 200 characters.
+
 The corpus comes from the warehouse, the bundled replay corpus, or dump files; labels from
 a CSV/JSONL file or the annotations table. Nothing here writes to the warehouse.
 """
@@ -66,6 +69,9 @@ class EvalCorpus:
     name: str
     docs: list[EvalDoc]
     comment_order: str = "tree"  # tree: as live Reddit sends them (sort=top); score: as the archive picks
+    # query_id -> doc_ids the source itself returned for that query (warehouse hits): NewsAPI
+    # searches whole articles, the warehouse keeps ~200 characters of them.
+    recorded: dict[str, set[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_id = {d.doc_id: d for d in self.docs}
@@ -77,7 +83,8 @@ class EvalCorpus:
 
     def subset(self, keep: Iterable[str], name: str | None = None) -> "EvalCorpus":
         keep = set(keep)
-        return EvalCorpus(name or self.name, [d for d in self.docs if d.doc_id in keep], self.comment_order)
+        return EvalCorpus(name or self.name, [d for d in self.docs if d.doc_id in keep], self.comment_order,
+                          {q: ds & keep for q, ds in self.recorded.items()})
 
 
 def _comment_order(thread: str, comments: list[EvalDoc], order: str) -> list[str]:
@@ -130,7 +137,10 @@ def warehouse_corpus(wh) -> EvalCorpus:
     for doc_id, kind, community, title, body, thread, parent, score, created, lang, state in rows:
         text = submission_text(title, body, state) if kind != "comment" else (body or "")
         docs.append(EvalDoc(doc_id, kind, community, text, thread, parent, int(score), float(created or 0), lang))
-    return EvalCorpus("warehouse", docs)
+    recorded: dict[str, set[str]] = {}
+    for query_id, doc_id in wh.rows("SELECT query_id, doc_id FROM hits WHERE via = 'search'"):
+        recorded.setdefault(query_id, set()).add(doc_id)
+    return EvalCorpus("warehouse", docs, recorded=recorded)
 
 
 def dump_corpus(paths: Iterable[str | Path]) -> EvalCorpus:
@@ -308,11 +318,20 @@ def match_plan(queries: list[PlannedQuery], corpus: EvalCorpus, *,
         if search is None or not d.text or (d.kind == "comment" and not search_comments):
             continue
         for q in search.search(d.community, d.text):
-            found[q.query_id][d.doc_id] = "search"
-            if d.kind == "submission" and q.comments_per_post:
-                for c in corpus.comments.get(d.doc_id, ())[:q.comments_per_post]:
-                    found[q.query_id].setdefault(c, "thread")
+            _found(found[q.query_id], q, d, corpus)
+    # What the source itself returned for the same query counts too (it saw whole articles).
+    for q in queries:
+        for doc_id in corpus.recorded.get(q.query_id, ()):
+            if doc_id in corpus.by_id and doc_id not in found[q.query_id]:
+                _found(found[q.query_id], q, corpus.by_id[doc_id], corpus)
     return found
+
+
+def _found(hits: dict[str, str], q: PlannedQuery, d: EvalDoc, corpus: EvalCorpus) -> None:
+    hits[d.doc_id] = "search"
+    if d.kind == "submission" and q.comments_per_post:
+        for c in corpus.comments.get(d.doc_id, ())[:q.comments_per_post]:
+            hits.setdefault(c, "thread")
 
 
 # -- evaluation -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from helpers import harvest
 from miner.cli import main
 from miner.evaluate import EvalCorpus, EvalDoc, Labels, annotation_labels, dump_corpus, evaluate, load_labels, \
-    match_plan, replay_corpus
+    match_plan, replay_corpus, warehouse_corpus
 from miner.errors import MinerError
 from miner.plan import expand, load_plan
 from miner.suggest import apply_fragment, suggest
@@ -192,6 +192,9 @@ queries = ["mental health AI refused"]
     harvested = {(q, d) for q, d in wh.rows("SELECT query_id, doc_id FROM hits")}
     predicted = {(q, d) for q, docs in match_plan(expand(plan), replay_corpus()).items() for d in docs}
     assert harvested and predicted == harvested
+    # Re-evaluated on the warehouse (news kept as ~200 characters), nothing is lost either.
+    again = {(q, d) for q, docs in match_plan(expand(plan), warehouse_corpus(wh)).items() for d in docs}
+    assert again == harvested
 
 
 def _dump(tmp_path):

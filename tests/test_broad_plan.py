@@ -100,3 +100,21 @@ def test_on_a_real_stream_a_plan_only_reads_inside_its_scopes():
         scopes = {s.lower() for s in plan.reddit.all_subreddits}
         assert all(stream.by_id[d].community.lower() in scopes for d in ev.docs_found)
         assert ev.reads < len(stream.docs) / 10  # refusal queries are narrow even where the product is named
+
+
+def test_broad_plan_backfilled_from_a_dump_hits_what_evaluate_predicts(tmp_path, wh, wh_path, corpus):
+    """Communities and implied products work in archive backfills too, with the same meaning."""
+    from miner.archive import backfill
+    from miner.evaluate import match_plan
+    from miner.plan import expand_archive
+    from test_archive import corpus_dump
+
+    plan = load_plan(BROAD)
+    dump = corpus_dump(corpus, tmp_path / "corpus.zst")
+    summary = backfill(wh_path, plan, [dump])
+    assert summary.status == "ok"
+    got = set(wh.rows("SELECT query_id, doc_id FROM hits WHERE source = 'reddit-archive'"))
+    predicted = {(q, d) for q, docs in match_plan(expand_archive(plan), dump_corpus([dump])).items() for d in docs}
+    assert got and got == predicted
+    communities = {q.query_id for q in expand_archive(plan) if q.scope == "replika"}
+    assert any(q in communities for q, _ in got)

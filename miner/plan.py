@@ -48,6 +48,34 @@ class Template:
     priority: int = 0
 
 
+def _scopes(subreddits: tuple[str, ...], scope: str) -> list[str]:
+    return ["+".join(subreddits)] if scope == "combined" else list(subreddits)
+
+
+@dataclass(frozen=True)
+class Community:
+    """More subreddits searched with their own templates (``[[reddit.communities]]``).
+
+    Why: first-hand refusal accounts mostly live in product communities (r/ChatGPT,
+    r/replika...), where people rarely name the product ("my rep", "it") because the scope
+    implies it. A community may name that ``product``: its templates then need no
+    ``{product}``, hits are attributed to it, and ``{product}`` stands for the name or any
+    of ``aliases`` (what people call it there; "my rep" means nothing in r/depression).
+    Without ``product``, ``{product}`` runs over the plan's products as in ``[reddit]``.
+    """
+
+    subreddits: tuple[str, ...]
+    templates: tuple[Template, ...]
+    product: str | None = None
+    aliases: tuple[str, ...] = ()
+    scope: str = "combined"
+    priority: int = 0
+    posts_per_query: int | None = None  # None: the [reddit] value
+
+    def scopes(self) -> list[str]:
+        return _scopes(self.subreddits, self.scope)
+
+
 @dataclass(frozen=True)
 class RedditSpec:
     templates: tuple[Template, ...]
@@ -59,9 +87,19 @@ class RedditSpec:
     time_filter: str = "all"
     search_comments: bool = False  # archives only: live Reddit search cannot search comments
     refresh_comments_days: int = 7  # re-fetch comments of posts younger than this; 0 = never
+    communities: tuple[Community, ...] = ()
+    community_templates: tuple[Template, ...] = ()  # for communities that list none; {product} optional
 
     def scopes(self) -> list[str]:
-        return ["+".join(self.subreddits)] if self.scope == "combined" else list(self.subreddits)
+        return _scopes(self.subreddits, self.scope)
+
+    @property
+    def all_subreddits(self) -> tuple[str, ...]:
+        """Every subreddit any query of the plan searches."""
+        subs = list(self.subreddits)
+        for c in self.communities:
+            subs += [s for s in c.subreddits if s.lower() not in {x.lower() for x in subs}]
+        return tuple(subs)
 
 
 @dataclass(frozen=True)
@@ -256,6 +294,7 @@ def _products(c: _Checker, doc: dict) -> list[Product]:
 
 
 def _templates(c: _Checker, raw: Any, key: str, *, needs_product: bool) -> list[Template]:
+    """``needs_product``: every template must have ``{product}`` (the [reddit] block)."""
     if not isinstance(raw, list) or not raw:
         c.fail(key, "must be a non-empty list")
         return []
@@ -291,17 +330,16 @@ def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:
         return None
     p = "reddit."
     c.unknown_keys(t, {"templates", "subreddits", "scope", "posts_per_query", "comments_per_post",
-                       "sort", "time_filter", "search_comments", "refresh_comments_days"}, p)
+                       "sort", "time_filter", "search_comments", "refresh_comments_days", "communities",
+                       "community_templates"}, p)
     templates = _templates(c, t.get("templates"), f"{p}templates", needs_product=True)
     if not products:
         c.fail("products", "the [reddit] templates need at least one product")
-    subs = [s.removeprefix("r/") for s in c.strings(t, "subreddits", p, required=True)]
-    for s in subs:
-        if not s.replace("_", "").isalnum():
-            c.fail(f"{p}subreddits", f"{s!r} is not a subreddit name")
-    scope = c.get(t, "scope", str, "combined", p)
-    if scope not in ("combined", "each"):
-        c.fail(f"{p}scope", f"must be 'combined' or 'each', got {scope!r}")
+    subs = _subreddits(c, t, p)
+    scope = _scope(c, t, p)
+    communities = _communities(c, t.get("communities", []), p) if "communities" in t else []
+    community_templates = _templates(c, t["community_templates"], f"{p}community_templates", needs_product=False) \
+        if "community_templates" in t else []
     sort = c.get(t, "sort", str, "new", p)
     if sort not in ("new", "relevance", "top", "comments", "hot"):
         c.fail(f"{p}sort", f"unknown sort {sort!r}")
@@ -314,7 +352,52 @@ def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:
         comments_per_post=c.count(t, "comments_per_post", 10, p, maximum=500),
         sort=sort, time_filter=tf, search_comments=c.get(t, "search_comments", bool, False, p),
         refresh_comments_days=c.count(t, "refresh_comments_days", 7, p),
+        communities=tuple(communities), community_templates=tuple(community_templates),
     )
+
+
+def _subreddits(c: _Checker, t: dict, p: str) -> list[str]:
+    subs = [s.removeprefix("r/") for s in c.strings(t, "subreddits", p, required=True)]
+    for s in subs:
+        if not s.replace("_", "").isalnum():
+            c.fail(f"{p}subreddits", f"{s!r} is not a subreddit name")
+    return subs
+
+
+def _scope(c: _Checker, t: dict, p: str) -> str:
+    scope = c.get(t, "scope", str, "combined", p)
+    if scope not in ("combined", "each"):
+        c.fail(f"{p}scope", f"must be 'combined' or 'each', got {scope!r}")
+    return scope
+
+
+def _communities(c: _Checker, raw: Any, p: str) -> list[Community]:
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        c.fail(f"{p}communities", "must be an array of tables ([[reddit.communities]])")
+        return []
+    out = []
+    for i, t in enumerate(raw):
+        key = f"{p}communities[{i}]."
+        c.unknown_keys(t, {"subreddits", "templates", "product", "aliases", "scope", "priority",
+                           "posts_per_query"}, key)
+        product = c.get(t, "product", str, "", key).strip() or None
+        aliases = c.strings(t, "aliases", key, required=False)
+        if aliases and not product:
+            c.fail(f"{key}aliases", "aliases need the product they name (product = \"...\")")
+        templates = _templates(c, t["templates"], f"{key}templates", needs_product=False) \
+            if "templates" in t else None
+        for alias in aliases:
+            try:
+                parse(quote_operand(alias))
+            except QuerySyntaxError as exc:
+                c.fail(f"{key}aliases", str(exc))
+        ppq = c.count(t, "posts_per_query", 0, key, minimum=1, maximum=REDDIT_LISTING_CAP) \
+            if "posts_per_query" in t else None
+        out.append(Community(
+            subreddits=tuple(_subreddits(c, t, key)), templates=tuple(templates) if templates is not None else (),
+            product=product, aliases=tuple(aliases), scope=_scope(c, t, key),
+            priority=c.get(t, "priority", int, 0, key), posts_per_query=ppq))
+    return out
 
 
 def _news(c: _Checker, t: Any) -> NewsSpec | None:
@@ -362,17 +445,36 @@ def expand(plan: Plan) -> list[PlannedQuery]:
     out: list[PlannedQuery] = []
     if plan.reddit:
         r = plan.reddit
+
+        def add(text: str, product: str | None, tpl: Template, priority: int, scopes: list[str],
+                limit: int) -> None:
+            rendered = RENDERERS["reddit"](parse(text))
+            for scope in scopes:
+                out.append(PlannedQuery(
+                    query_id=query_id("reddit", scope, rendered), source="reddit", scope=scope,
+                    text=text, rendered=rendered, product=product, template=tpl.text,
+                    priority=priority, limit=limit,
+                    comments_per_post=r.comments_per_post, sort=r.sort, time_filter=r.time_filter,
+                ))
+
         for product in plan.products:
             for tpl in r.templates:
-                text = tpl.text.replace("{product}", quote_operand(product.name))
-                rendered = RENDERERS["reddit"](parse(text))
-                for scope in r.scopes():
-                    out.append(PlannedQuery(
-                        query_id=query_id("reddit", scope, rendered), source="reddit", scope=scope,
-                        text=text, rendered=rendered, product=product.name, template=tpl.text,
-                        priority=product.priority + tpl.priority, limit=r.posts_per_query,
-                        comments_per_post=r.comments_per_post, sort=r.sort, time_filter=r.time_filter,
-                    ))
+                add(tpl.text.replace("{product}", quote_operand(product.name)), product.name, tpl,
+                    product.priority + tpl.priority, r.scopes(), r.posts_per_query)
+        for com in r.communities:
+            limit = com.posts_per_query or r.posts_per_query
+            for tpl in com.templates or r.community_templates or r.templates:
+                base = com.priority + tpl.priority
+                if "{product}" not in tpl.text:
+                    add(tpl.text, com.product, tpl, base, com.scopes(), limit)
+                elif com.product:
+                    names = [quote_operand(n) for n in (com.product, *com.aliases)]
+                    operand = names[0] if len(names) == 1 else f"({' OR '.join(names)})"
+                    add(tpl.text.replace("{product}", operand), com.product, tpl, base, com.scopes(), limit)
+                else:
+                    for product in plan.products:
+                        add(tpl.text.replace("{product}", quote_operand(product.name)), product.name, tpl,
+                            base + product.priority, com.scopes(), limit)
     if plan.news:
         n = plan.news
         for tpl in n.queries:
@@ -387,8 +489,15 @@ def expand(plan: Plan) -> list[PlannedQuery]:
                     to_date=n.to_date.isoformat() if n.to_date else None,
                     page_size=n.page_size, sort=n.sort_by,
                 ))
-    # Python's sort is stable: the plan's own order survives within a priority.
-    return sorted(out, key=lambda q: -q.priority)
+    # Python's sort is stable: the plan's own order survives within a priority. The same
+    # search asked twice (two blocks, same scope and text) runs once, at its highest priority.
+    seen: set[str] = set()
+    unique = []
+    for q in sorted(out, key=lambda q: -q.priority):
+        if q.query_id not in seen:
+            seen.add(q.query_id)
+            unique.append(q)
+    return unique
 
 
 def expand_archive(plan: Plan) -> list[PlannedQuery]:

@@ -37,6 +37,17 @@ def show(plan_file: Path, fmt: str) -> None:
     print_rows(["source", "queries", "search requests", "comment requests (max)", "limit", "time at limit"],
                [(b.source, b.queries, b.search_requests, b.detail_requests_max, b.limit,
                  _duration(b.minutes_at_limit)) for b in estimate(p, queries)])
+    priorities = sorted({q.priority for q in queries}, reverse=True)
+    if len(priorities) > 1:
+        # A run takes queries highest priority first: what fits before a budget runs out.
+        rows = []
+        for prio in priorities:
+            upto = [q for q in queries if q.priority >= prio]
+            for b in estimate(p, upto):
+                rows.append((f">= {prio}", b.source, b.queries, b.search_requests, b.detail_requests_max,
+                             _duration(b.minutes_at_limit)))
+        print_rows(["priority", "source", "queries", "search requests", "comment requests (max)", "time at limit"],
+                   rows, title="Cumulative, highest priority first")
 
 
 def _duration(minutes: float) -> str:

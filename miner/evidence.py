@@ -84,14 +84,17 @@ _AI_CONTEXT = re.compile(
 _NOT_PRODUCT = {
     "Claude": re.compile(r"\b(?:my|our|her|his) (?:ex|husband|wife|partner|boyfriend|girlfriend|brother|uncle|"
                          r"dad|father|friend|coworker|boss|neighbou?r)\b[^.!?\n]{0,20}$|"
-                         r"^\W*(?:and I|'s (?:mom|mother|dad|family|wife|house))|"
-                         r"^[^.!?\n]{0,40}\b(?:he|she|him|his|her)\b", re.I),
-    "Gemini": re.compile(r"(?:zodiac|horoscope|star sign|sun sign|moon|rising|astrolog\w*|season|"
-                         r"I'?m a\s*$|typical\s*$|as a\s*$|\btwins?\b)", re.I),
+                         r"^\W*(?:and I\b|'s (?:mom|mother|dad|family|wife|house)|(?:my|our|her|his) (?:ex|husband|"
+                         r"wife|partner|boyfriend|girlfriend|brother|uncle|dad|father|friend|coworker|boss)\b)|"
+                         r"^[^.!?\n]{0,25}\b(?:he|she|him|his|her)\b", re.I),
+    "Gemini": re.compile(r"(?:zodiac|horoscope|star sign|sun sign|moon|rising|astrolog\w*|season|Mercury|"
+                         r"(?:being a|I'?m a|am a|as a|typical|such a)\s*$|\btwins?\b|"
+                         r"^\s*(?:energy|overthinking|traits?|man|woman|thing)\b)", re.I),
     "Copilot": re.compile(r"(?:GitHub\s*$|^\W*(?:suggest\w*|autocomplet\w*)|\b(?:code|coding|PR|pull request|"
                           r"repo|IDE|VS ?Code|commit|function|developer|dev job)\b)", re.I),
     "Pi": re.compile(r"(?:Raspberry\s*$|^\s*(?:day|zero|hole)\b|\b3\.14|\bGPIO\b|\bLED\b|\bsolder)", re.I),
-    "Bard": re.compile(r"(?:\bD&D\b|\bDnD\b|dungeon|campaign|backstory|\bbard class|\bDM\b|Shakespeare)", re.I),
+    "Replika": re.compile(r"(?:\b(?:a|make a|made a|the) \s*$|^\s*(?:made of|of (?:my|her|his|the|a)\b))", re.I),
+    "Gemini/Bard": re.compile(r"(?:\bD&D\b|\bDnD\b|dungeon|campaign|backstory|\bbard class|\bDM\b|Shakespeare)", re.I),
 }
 
 
@@ -139,21 +142,29 @@ def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     return a, (min(ends) if ends else len(text))
 
 
-def _ambiguous_ok(text: str, canon: str, start: int, end: int) -> bool:
-    """A name that is also a word or a person counts as the product only when its sentence
-    (or the next one) talks about a chatbot, and no rule for the other meaning fires."""
+def _other_meaning(text: str, canon: str, start: int, end: int) -> bool:
+    """Rules by canonical name, or by canonical/alias (Bard the D&D class is "Gemini/Bard")."""
+    before, after = text[max(0, start - 60):start], text[end:end + 60]
+    for key in (canon, f"{canon}/{text[start:end].title()}"):
+        neg = _NOT_PRODUCT.get(key)
+        if neg and (neg.search(before) or neg.search(after)):
+            return True
+    return False
+
+
+def _ai_context(text: str, start: int, end: int) -> bool:
+    """Does the sentence around a name (or the next one) talk about a chatbot?"""
     s0, s1 = _sentence_bounds(text, start, end)
-    before, after = text[max(s0, start - 60):start], text[end:min(len(text), end + 60)]
-    neg = _NOT_PRODUCT.get(canon)
-    if neg and (neg.search(before) or neg.search(after)):
-        return False
     window = text[s0:min(len(text), s1 + 160)]
     window = window[:start - s0] + " " + window[end - s0:]  # the name itself is not context
     return bool(_AI_CONTEXT.search(window))
 
 
 def product_spans(text: str, matcher: ProductMatcher) -> list[Span]:
-    out: list[Span] = []
+    """Product mentions. A name that is also a word or a person ("my partner Claude", "I'm a
+    Gemini") counts only where its sentence talks about a chatbot, and not at all in a document
+    that uses it in the other sense even once (people reuse a name, not two meanings of it)."""
+    found: list[tuple[str, int, int, bool]] = []
     for m in matcher.pattern.finditer(text):
         raw = m.group(0)
         key = re.sub(r"[\s.-]", " ", raw.lower())
@@ -162,13 +173,12 @@ def product_spans(text: str, matcher: ProductMatcher) -> list[Span]:
         if canon is None:
             continue
         alias = next((a for a in matcher.cased if a.lower() == raw.lower()), None)
-        if alias is not None:
-            if raw != alias and not (raw.isupper() and len(raw) > 3):
-                continue  # "grok" the verb, "perplexity" the noun, "pi", "claude" lower-case
-            if not _ambiguous_ok(text, canon, m.start(), m.end()):
-                continue
-        out.append(Span("product", canon, m.start(), m.end(), 1.0))
-    return out
+        if alias is not None and raw != alias and not (raw.isupper() and len(raw) > 3):
+            continue  # "grok" the verb, "perplexity" the noun, "pi", "claude" in lower case
+        found.append((canon, m.start(), m.end(), alias is not None))
+    other = {c for c, a, b, _ in found if _other_meaning(text, c, a, b)}
+    return [Span("product", c, a, b, 1.0) for c, a, b, amb in found
+            if c not in other and (not amb or _ai_context(text, a, b))]
 
 
 # -- refusal language ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from miner.evidence import FEATURES, features, load_spans
 
 COLD_VERSION = "cold-v1"
 LEARNED_VERSION = "lr-v1"
+LABELS_TO_TRUST = 100  # labels at which the learned model and the cold start weigh the same
 
 # What an incident is, in a researcher's words (the cold start's notion of "relevant").
 INCIDENT_DESCRIPTIONS = (
@@ -159,13 +160,15 @@ def training_labels(wh: Warehouse) -> dict[str, int]:
 def learned_scores(m: Matrix, cold: np.ndarray, labels: dict[str, int], C: float) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
-    X = np.hstack([m.vectors, m.feats, (cold / 4.0)[:, None]])
+    X = np.hstack([m.vectors, m.feats, cold[:, None]])
     idx = {d: i for i, d in enumerate(m.doc_ids)}
     rows = [idx[d] for d in labels if d in idx]
     y = np.array([labels[m.doc_ids[i]] for i in rows])
     clf = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=0)
     clf.fit(X[rows], y)
-    return clf.predict_proba(X)[:, 1]
+    # Few labels teach a 400-dimensional model little: lean on the cold start until they add up.
+    trust = len(rows) / (len(rows) + LABELS_TO_TRUST)
+    return _sigmoid((1 - trust) * cold + trust * clf.decision_function(X))
 
 
 def queue_priorities(scores: np.ndarray, explore_share: float, skip: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:

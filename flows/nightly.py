@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.process import process_warehouse
+import miner.triage  # noqa: F401  (appends the evidence, score and cluster stages to the process flow)
 from miner.config import Endpoints, resolve_warehouse
 from miner.db import Warehouse
 from miner.funnel import funnel

@@ -32,7 +32,7 @@ from miner.evidence import FEATURES, features, load_spans
 
 COLD_VERSION = "cold-v1"
 LEARNED_VERSION = "lr-v1"
-LABELS_TO_TRUST = 100  # labels at which the learned model and the cold start weigh the same
+LABELS_TO_TRUST = 30  # labels at which the learned model and the cold start weigh the same
 
 # What an incident is, in a researcher's words (the cold start's notion of "relevant").
 INCIDENT_DESCRIPTIONS = (

@@ -87,13 +87,34 @@ def _dedup_semantic(wh: Warehouse, opts: ProcessOptions) -> dict:
             "documents_in_groups": r.grouped_documents}
 
 
-# In order. Later issues append their stages here (evidence, scores, clusters).
+def _evidence(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.triage import refresh_evidence
+
+    return refresh_evidence(wh)
+
+
+def _score(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.triage import refresh_scores
+
+    return refresh_scores(wh)
+
+
+def _cluster(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.triage import refresh_clusters
+
+    return refresh_clusters(wh)
+
+
+# In order: each stage reads what the ones before it wrote.
 STAGES: list[Stage] = [
     Stage("clean", _clean, "forget deleted/removed documents' derived rows; repair mojibake, entities, "
           "zero-width characters; make Reddit markdown legible"),
     Stage("dedup-text", _dedup_text, "link crossposts, identical and near-identical texts"),
     Stage("embed", _embed, "vectors for canonical documents that have none for the current model"),
     Stage("dedup-semantic", _dedup_semantic, "link reworded reposts and syndicated rewrites by embedding"),
+    Stage("evidence", _evidence, "spans: products, refusal language, narration, support context, human refusers"),
+    Stage("score", _score, "rank candidates: cold start, or a model trained on the labels so far"),
+    Stage("cluster", _cluster, "group look-alikes; new items join existing clusters, ids stay stable"),
 ]
 
 

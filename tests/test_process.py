@@ -31,13 +31,13 @@ def test_stages_run_in_pipeline_order_and_later_stages_can_join(wh_path, monkeyp
         add_documents(wh, doc("reddit:t3_a", "A title", "A body"))
     seen = []
 
-    def evidence(wh, opts: ProcessOptions) -> dict:  # what the triage stages will look like
+    def late(wh, opts: ProcessOptions) -> dict:  # a stage added after the others
         seen.append(wh.scalar("SELECT count(*) FROM clean_texts"))
         return {"spans": 0}
 
-    monkeypatch.setattr(process_mod, "STAGES", [*STAGES, Stage("evidence", evidence, "find evidence")])
-    results = process(wh_path, stages=["evidence", "clean"])  # asked out of order: run in order
-    assert [r.stage for r in results] == ["clean", "evidence"] and seen == [1]
+    monkeypatch.setattr(process_mod, "STAGES", [*STAGES, Stage("late", late, "read what clean wrote")])
+    results = process(wh_path, stages=["late", "clean"])  # asked out of order: run in order
+    assert [r.stage for r in results] == ["clean", "late"] and seen == [1]
     assert results[1].describe() == "spans 0" and results[0].counts["cleaned"] == 1
 
 

@@ -475,8 +475,11 @@ def test_the_backfill_flow_imports_resumably_and_shows_in_the_funnel(prefect_har
     rc = write_dump(tmp_path / "RC.ndjson", COMMENTS)
     first = reddit_backfill([str(rs), str(rc)], plan=str(plan.path), warehouse=str(wh_path))
     assert first["status"] == "ok" and first["files"] == 2 and first["matched"] == len(expected_search_hits())
+    embedded = {s["stage"]: s["counts"] for s in first["process"]}["embed"]
+    assert embedded["encoded"] > 0  # the backfill ends by processing what it imported
     again = reddit_backfill([str(tmp_path)], plan=str(plan.path), warehouse=str(wh_path))
     assert again["status"] == "ok" and again["lines"] == 0 and again["documents_new"] == 0
+    assert {s["stage"]: s["counts"] for s in again["process"]}["embed"]["encoded"] == 0
     with Warehouse.open(wh_path, read_only=True) as wh:
         assert search_hits(wh) == expected_search_hits()
         assert wh.scalar("SELECT count(*) FROM harvest_runs WHERE endpoint = 'archive' AND flow_run_id <> ''") == 2

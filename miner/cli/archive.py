@@ -47,6 +47,8 @@ def reddit_dump(paths: tuple[Path, ...], plan_file: Path, keep_all: bool, worker
         summary = backfill(warehouse_path(warehouse), plan, paths, keep_all=keep_all, progress=report,
                            batch_lines=batch_lines, workers=workers)
     print_import_summary(summary)
+    console.print("Next: [bold]miner process[/bold] cleans, deduplicates, embeds and scores what was imported "
+                  "(the reddit-backfill flow does it for you).")
     if summary.status != "ok":
         sys.exit(1)
 

@@ -20,7 +20,7 @@ CARE_VERSION = "care-v1"
 
 # category -> what the warning says
 CATEGORIES: dict[str, str] = {
-    "suicide": "suicide or wanting to die",
+    "suicide": "suicide, wanting to die or crisis lines",
     "self_harm": "self-harm",
     "abuse": "abuse or violence",
     "eating_disorder": "eating disorders",
@@ -31,13 +31,18 @@ PATTERNS: dict[str, re.Pattern] = {k: re.compile(v, re.I) for k, v in {
                r"\bend(?:ing)? (?:it all|my life|things)\b|\btake my (?:own )?life\b|\bnot (?:wake|waking) up\b|"
                r"\bbetter off dead\b|\bbetter off without me\b|\bdon'?t want to (?:be alive|live|exist)\b|"
                r"\bnot (?:be )?here anymore\b|\boverdos\w*|\bsafety plan\b|\b988\b|\bunalive\w*|\bSI\b|"
-               r"\blast (?:note|letter)\b|\bno reason to live\b",
+               r"\blast (?:note|letter)\b|\bno reason to live\b|\btired of (?:living|being alive)\b|"
+               r"\bnot (?:wanting|want) to be (?:alive|here)\b|\bsee the point of (?:being here|living|going on)\b|"
+               r"\brather (?:disappear|not exist|be dead)\b|\bending (?:his|her|their|my) life\b|\bharming yourself\b|"
+               r"\b(?:crisis|suicide|help) ?(?:line|text line|hotline)s?\b|\bhotlines?\b|\bSamaritans\b|\blifeline\b|"
+               r"\bare you safe\b|\bat risk\b|\bhelp is available\b|\bcrisis (?:resources|banner|alert|number)\b",
     "self_harm": r"\bself[- ]?harm\w*|\bhurt(?:ing)? myself\b|\bcut(?:ting)? myself\b|\bcutting\b|\bSH\b|"
-                 r"\bburn(?:ing|ed)? myself\b|\brelapse[ds]? (?:on|into) (?:sh|self)|\bscars? on my\b|\bself[- ]injur\w*",
+                 r"\bburn(?:ing|ed)? myself\b|\burges\b|\brelapse[ds]? (?:on|into) (?:sh|self)|\bscars? on my\b|\bself[- ]injur\w*",
     "abuse": r"\babus(?:e|ed|er|ers|ive)\b|\bassault\w*|\braped?\b|\bmolest\w*|\bdomestic violence\b|\bgroom(?:ed|ing)\b|"
-             r"\bbeat(?:s|ing)? me\b|\bhit me\b|\bhe (?:choked|strangled)\b|\btrafficked\b|\bincest\b|\bCSA\b",
+             r"\bbeat(?:s|ing)? me\b|\b(?:protective|restraining) order\b|\btrauma narrative\b|\bmy abuser\b|"
+             r"\bwhat (?:he|she) did\b|\bstep-?(?:dad|father)\b|\bhit me\b|\bhe (?:choked|strangled)\b|\btrafficked\b|\bincest\b|\bCSA\b",
     "eating_disorder": r"\banorexi\w*|\bbulimi\w*|\beating disorder\w*|\bbinge\w*|\bpurg(?:e|ing)\b|\bED recovery\b|"
-                       r"\bstarv(?:e|ing) myself\b|\bcalorie (?:count|restrict)\w*|\bARFID\b",
+                       r"\bstarv(?:e|ing) myself\b|\bcalorie (?:count|restrict)\w*|\bARFID\b|\b(?:my|the) ED\b|\bED (?:history|treatment)\b",
 }.items()}
 
 

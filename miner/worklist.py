@@ -301,6 +301,11 @@ def cluster_detail(wh: Warehouse, cluster_id: str, annotator: str) -> dict:
     return c
 
 
+def left(wh: Warehouse, *, all_documents: bool = False) -> int:
+    """Undecided items in the queue."""
+    return wh.scalar(f"SELECT count(*) FROM {'v_queue_all' if all_documents else 'v_queue'}")
+
+
 def progress(wh: Warehouse, who: Annotator, *, all_documents: bool = False) -> dict:
     """Done today, left, incidents found, and this annotator's agreement with the others."""
     flag_pending(wh)
@@ -312,7 +317,7 @@ def progress(wh: Warehouse, who: Annotator, *, all_documents: bool = False) -> d
         "done_today": wh.scalar(f"SELECT count(*) {mine} AND created_at >= ?", [me, today]),
         "done_total": wh.scalar(f"SELECT count(*) {mine}", [me]),
         "my_incidents": wh.scalar(f"SELECT count(*) {mine} AND decision = 'incident'", [me]),
-        "left": wh.scalar(f"SELECT count(*) FROM {view}"),
+        "left": left(wh, all_documents=all_documents),
         "held_back": wh.scalar(f"SELECT count(*) FROM {view} WHERE doc_id IN (SELECT doc_id FROM care_flags "
                                "WHERE len(list_intersect(categories, ?)) > 0)", [opt]),
         "incidents": wh.scalar("SELECT count(*) FROM v_decisions WHERE decision = 'incident'"),

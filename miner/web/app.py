@@ -215,7 +215,7 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlet
             "suggested": {"context": found.get("context", set()), "form": found.get("refusal", set())},
             "mine": item.mine or {}, "prev_id": prev_id, "next_id": next_id, "key": worklist.form_key(),
             "seen": worklist.item_version(item), "others_seen": len(item.others), "item_url": item_url,
-            "remaining": worklist.progress(st().wh, me, all_documents=st().all_documents)["left"],
+            "remaining": worklist.left(st().wh, all_documents=st().all_documents),
         }, s)
 
     def label_item(request, form):

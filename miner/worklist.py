@@ -77,13 +77,13 @@ def load_item(wh: Warehouse, doc_id: str, annotator: str) -> Item:
     """The canonical document behind ``doc_id`` (MinerError when there is none)."""
     doc = resolve_doc(wh, doc_id)
     rows = wh.dicts(
-        "SELECT c.doc_id, c.title, coalesce(c.text, '') AS text, c.source, c.kind, c.community, c.created_at, "
-        "coalesce(c.state, 'empty') AS state, s.score, s.lane, m.cluster_id, k.keywords, "
+        "SELECT d.doc_id, coalesce(c.title, d.title) AS title, coalesce(c.text, '') AS text, d.source, d.kind, "
+        "d.community, d.created_at, coalesce(c.state, 'empty') AS state, s.score, s.lane, m.cluster_id, k.keywords, "
         "o.doc_id IS NOT NULL AS overlap "
-        "FROM v_canonical_documents c "
+        "FROM documents d LEFT JOIN clean_texts c USING (doc_id) "
         "LEFT JOIN (SELECT s.* FROM scores s JOIN v_current_scorer USING (scorer_version)) s USING (doc_id) "
         "LEFT JOIN cluster_members m USING (doc_id) LEFT JOIN clusters k ON k.cluster_id = m.cluster_id "
-        "LEFT JOIN overlap_items o USING (doc_id) WHERE c.doc_id = ?", [doc])
+        "LEFT JOIN overlap_items o USING (doc_id) WHERE d.doc_id = ?", [doc])
     if not rows:
         raise MinerError(f"{doc_id}: no such document")
     r = rows[0]
@@ -116,18 +116,23 @@ def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all
     view = "v_queue_all" if all_documents else "v_queue"
     now = now_utc()
     p = {"me": who.name, "opt": list(who.opt_out), "now": now, "skip": list(skip)}
-    held = wh.rows(f"SELECT q.doc_id FROM {view} q JOIN web_claims w USING (doc_id) WHERE w.annotator = $me "
-                   f"AND w.expires_at > $now {_filters('q.doc_id')} ORDER BY q.position LIMIT 1", p)
+    # an item still held: claimed by them, decided by nobody (cheaper than asking the queue view)
+    held = wh.rows("SELECT doc_id FROM web_claims WHERE annotator = $me AND expires_at > $now "
+                   "AND doc_id NOT IN (SELECT doc_id FROM v_annotations_current) "
+                   f"{_filters()} ORDER BY claimed_at DESC LIMIT 1", p)
     hits = "" if all_documents else "AND c.n_hits > 0"
-    overlap = held or wh.rows(
-        "WITH cur AS (SELECT doc_id, count(*) AS n, bool_or(annotator = $me) AS mine FROM v_annotations_current "
-        "             WHERE role = 'annotator' GROUP BY doc_id) "
-        "SELECT o.doc_id FROM overlap_items o JOIN cur USING (doc_id) "
-        "JOIN (SELECT s.* FROM scores s JOIN v_current_scorer USING (scorer_version)) s USING (doc_id) "
-        "JOIN v_canonical_documents c USING (doc_id) JOIN documents d USING (doc_id) "
-        f"WHERE d.state = 'ok' AND NOT cur.mine AND cur.n < o.k {hits} {_filters('o.doc_id')} "
-        "ORDER BY s.priority, o.doc_id LIMIT 1", p)
-    row = overlap or wh.rows(f"SELECT doc_id FROM {view} WHERE true {_filters()} ORDER BY position LIMIT 1", p)
+    row = held
+    if not row and wh.scalar("SELECT count(*) FROM overlap_items"):
+        row = wh.rows(
+            "WITH cur AS (SELECT doc_id, count(*) AS n, bool_or(annotator = $me) AS mine FROM v_annotations_current "
+            "             WHERE role = 'annotator' GROUP BY doc_id) "
+            "SELECT o.doc_id FROM overlap_items o JOIN cur USING (doc_id) "
+            "JOIN (SELECT s.* FROM scores s JOIN v_current_scorer USING (scorer_version)) s USING (doc_id) "
+            "JOIN v_canonical_documents c USING (doc_id) JOIN documents d USING (doc_id) "
+            f"WHERE d.state = 'ok' AND NOT cur.mine AND cur.n < o.k {hits} {_filters('o.doc_id')} "
+            "ORDER BY s.priority, o.doc_id LIMIT 1", p)
+    if not row:
+        row = wh.rows(f"SELECT doc_id FROM {view} WHERE true {_filters()} ORDER BY position LIMIT 1", p)
     if not row:
         return None
     doc = row[0][0]

@@ -51,13 +51,13 @@ def need_chromium() -> None:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory, corpus):
-    """A processed warehouse: half the items the ground truth knows plus some background, three
+    """A processed warehouse: a third of the items the ground truth knows plus some background, three
     annotators and one whose token has expired."""
     truth = load_truth()
     path = tmp_path_factory.mktemp("webapp") / "warehouse.duckdb"
     with Warehouse.open(path) as wh:
         docs = list(corpus_documents(corpus, Pseudonymizer(installation_secret(path))))
-        keep = [d for d in docs if d.doc_id in truth.labels][::2] + [d for d in docs if d.doc_id not in truth.labels][::60]
+        keep = [d for d in docs if d.doc_id in truth.labels][::3] + [d for d in docs if d.doc_id not in truth.labels][::80]
         with wh.transaction():
             save_documents(wh, keep, "run_test")
     process(path)

@@ -52,6 +52,15 @@ class AppState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     flashes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # session -> (level, text)
     skips: dict[str, list[str]] = field(default_factory=dict)  # annotator -> items skipped this run
+    left_cache: tuple[float, int] = (-1e9, 0)  # (when, undecided items): counting the queue view is the slow part
+
+    def left(self) -> int:
+        """Undecided items, recounted at most every few seconds (shown on every item page)."""
+        import time
+
+        if time.monotonic() - self.left_cache[0] > 5:
+            self.left_cache = (time.monotonic(), worklist.left(self.wh, all_documents=self.all_documents))
+        return self.left_cache[1]
 
 
 def highlight(text: str, spans: list[Span]) -> Markup:
@@ -215,7 +224,7 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlet
             "suggested": {"context": found.get("context", set()), "form": found.get("refusal", set())},
             "mine": item.mine or {}, "prev_id": prev_id, "next_id": next_id, "key": worklist.form_key(),
             "seen": worklist.item_version(item), "others_seen": len(item.others), "item_url": item_url,
-            "remaining": worklist.left(st().wh, all_documents=st().all_documents),
+            "remaining": st().left(),
         }, s)
 
     def label_item(request, form):
@@ -237,6 +246,9 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlet
         if out.status == "stale":
             return go(item_url(out.doc_id))
         _, next_id = worklist.neighbours(st().wh, me, out.doc_id or doc_id)
+        if not next_id:  # straight to the next queue item: one round trip fewer than via /next
+            next_id = worklist.next_for(st().wh, s.annotator, skip=st().skips.get(me, []),
+                                        all_documents=st().all_documents)
         return go(item_url(next_id) if next_id else "/next")
 
     def undo(request, form):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -61,7 +60,6 @@ class ScoreOptions:
     explore_share: float = 0.1  # share of queue slots for the most uncertain items (learned scorer only)
     min_per_class: int = 2  # labels of each decision needed before a model is trained
     C: float = 0.5  # inverse regularization of the logistic regression
-    all_documents: bool = False  # kept for symmetry with the queue; every canonical text is scored
 
 
 @dataclass
@@ -81,7 +79,7 @@ class Matrix:
     model_id: str
 
 
-def current_model_id(wh: Warehouse) -> str | None:
+def current_model_id() -> str:
     from miner.embed import model_info
 
     return model_info().model_id
@@ -205,7 +203,7 @@ def queue_priorities(scores: np.ndarray, explore_share: float, skip: np.ndarray 
 def score_all(wh: Warehouse, options: ScoreOptions = ScoreOptions()) -> ScoreReport:
     """Score every canonical document with the best scorer the labels allow; store the scores
     under that scorer's version. Re-running with nothing new rewrites nothing."""
-    model_id = current_model_id(wh)
+    model_id = current_model_id()
     m = load_matrix(wh, model_id)
     labels = training_labels(wh)
     n_pos = sum(labels.values())

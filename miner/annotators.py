@@ -21,6 +21,7 @@ from miner.errors import MinerError
 
 BLUR_MODES = ("flagged", "all", "off")
 SESSION_HOURS = 12
+IDLE_BREAK_MINUTES = 15  # this long without a request counts as a break
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -139,7 +140,8 @@ def start_session(wh: Warehouse, annotator: Annotator, *, hours: float = SESSION
     """A new session for a signed-in annotator; returns the cookie value."""
     sid, now = secrets.token_urlsafe(32), now_utc()
     wh.insert("web_sessions", [{"session_hash": _hash(sid), "annotator": annotator.name, "created_at": now,
-                                "expires_at": now + timedelta(hours=hours), "active_since": now, "ended_at": None}])
+                                "expires_at": now + timedelta(hours=hours), "active_since": now, "last_seen_at": now,
+                                "ended_at": None}])
     return sid
 
 
@@ -156,7 +158,12 @@ def session(wh: Warehouse, sid: str | None) -> Session:
         raise AuthError("Your token was withdrawn. Ask for a new one.")
     if r["expires_at"] <= now or (r["token_expires_at"] is not None and r["token_expires_at"] <= now):
         raise AuthError("Your session expired. Sign in again; whatever you saved before is kept.")
-    return Session(get(wh, r["annotator"]), r["session_hash"], r["created_at"], r["expires_at"], r["active_since"])
+    active = r["active_since"]
+    if now - r["last_seen_at"] > timedelta(minutes=IDLE_BREAK_MINUTES):
+        active = now  # they were away: the break clock starts again
+    wh.execute("UPDATE web_sessions SET last_seen_at = ?, active_since = ? WHERE session_hash = ?",
+               [now, active, r["session_hash"]])
+    return Session(get(wh, r["annotator"]), r["session_hash"], r["created_at"], r["expires_at"], active)
 
 
 def end_session(wh: Warehouse, sid: str) -> None:

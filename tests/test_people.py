@@ -126,3 +126,15 @@ def test_care_categories_are_checked():
     assert check_categories(["abuse", "suicide"]) == ["suicide", "abuse"]
     with pytest.raises(MinerError, match="opt-out"):
         check_categories(["violence"])
+
+
+def test_a_long_pause_counts_as_a_break(wh):
+    people.add(wh, "fay")
+    sid = people.start_session(wh, people.get(wh, "fay"))
+    wh.execute("UPDATE web_sessions SET active_since = active_since - INTERVAL 60 MINUTE, "
+               "last_seen_at = last_seen_at - INTERVAL 5 MINUTE")
+    busy = people.session(wh, sid)
+    assert (busy.created_at - busy.active_since).total_seconds() > 3500  # still the same stretch of work
+    wh.execute("UPDATE web_sessions SET last_seen_at = last_seen_at - INTERVAL 20 MINUTE")
+    back = people.session(wh, sid)
+    assert back.active_since > busy.active_since  # away 20 minutes: the break clock restarted

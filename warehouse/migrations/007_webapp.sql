@@ -23,6 +23,7 @@ CREATE TABLE web_sessions (
     created_at    TIMESTAMP NOT NULL,
     expires_at    TIMESTAMP NOT NULL,
     active_since  TIMESTAMP NOT NULL,        -- start of the current stretch of work (break reminder)
+    last_seen_at  TIMESTAMP NOT NULL,        -- last request: a long pause counts as a break
     ended_at      TIMESTAMP                  -- signed out
 );
 

@@ -31,15 +31,20 @@
   function go(url) { if (url) window.location.href = url; }
 
   // break reminder
+  // break reminder: due at data-break-at (server clock); "later" snoozes for 10 minutes across pages
   const breakAt = Number(document.body.dataset.breakAt || 0);
   if (breakAt) {
-    const wait = breakAt - Number(document.body.dataset.now || Date.now());
-    setTimeout(() => overlay("break", true), Math.max(0, wait));
+    const snooze = Number(localStorage.getItem("breakSnoozeUntil") || 0) - Date.now();
+    const due = breakAt - Number(document.body.dataset.now || Date.now());
+    setTimeout(() => overlay("break", true), Math.max(0, due, snooze));
     const later = $("#break-later");
     if (later) later.addEventListener("click", () => {
       overlay("break", false);
+      localStorage.setItem("breakSnoozeUntil", String(Date.now() + 10 * 60 * 1000));
       setTimeout(() => overlay("break", true), 10 * 60 * 1000);
     });
+    const take = $("#break-take");
+    if (take) take.addEventListener("click", () => localStorage.removeItem("breakSnoozeUntil"));
   }
   const rv = $("#reveal"); if (rv) rv.addEventListener("click", reveal);
   document.querySelectorAll("form").forEach((f) => f.addEventListener("submit", (e) => {
@@ -61,7 +66,7 @@
     const inp = inputs[d - 1];
     if (!inp) return;
     if (inp.type === "checkbox") { inp.checked = !inp.checked; return; }   // stay: toggle several
-    inp.checked = !inp.checked || true;
+    inp.checked = true;
     setMode(null);
   }
 

@@ -466,3 +466,25 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing_twice(site, pw):
         rows = mine(wh, "alice")
         assert [(r["doc_id"], r["decision"]) for r in rows] == [(double, "not"), (stale, "incident")]
         assert not wh.scalar("SELECT count(*) FROM annotations WHERE annotator = 'dana'")
+
+
+def test_cluster_and_undo_forms_refuse_stale_doubled_and_foreign_submits(base, tmp_path):
+    path = tmp_path / "w.duckdb"
+    shutil.copy(base["path"], path)
+    with Warehouse.open(path) as wh:
+        cid, size = wh.rows("SELECT cluster_id, count(*) FROM cluster_members WHERE cluster_id IS NOT NULL "
+                            "GROUP BY ALL ORDER BY 2 DESC, 1 LIMIT 1")[0]
+        lab = Label("not", reason="human_refusal")
+        stale = worklist.submit_cluster(wh, "alice", cid, lab, key="c1", size_seen=size - 1)
+        assert stale.status == "stale" and f"{size - 1} members then, {size} now" in stale.message
+        assert not wh.scalar("SELECT count(*) FROM annotations")
+        done = worklist.submit_cluster(wh, "alice", cid, lab, key="c2", size_seen=size)
+        again = worklist.submit_cluster(wh, "alice", cid, lab, key="c2", size_seen=size)
+        assert (done.status, done.written, again.status) == ("saved", size, "duplicate")
+        assert wh.scalar("SELECT count(*) FROM annotations") == size
+        assert worklist.submit_undo(wh, "bob", done.batch_id, key="u1").status == "refused"
+        assert worklist.submit_undo(wh, "alice", done.batch_id, key="u2").status == "saved"
+        assert worklist.submit_undo(wh, "alice", done.batch_id, key="u2").status == "duplicate"
+        assert worklist.submit_undo(wh, "alice", done.batch_id, key="u3").status == "stale"
+        assert wh.scalar("SELECT count(*) FROM annotation_undos") == 1
+        assert not wh.scalar("SELECT count(*) FROM v_annotations_current")

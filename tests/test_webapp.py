@@ -22,7 +22,7 @@ import pytest
 import miner.triage  # noqa: F401  (registers the triage stages)
 from miner import annotators as people
 from miner import worklist
-from miner.annotate import Label, sample_overlap
+from miner.annotate import Label
 from miner.care import flag_pending
 from miner.config import installation_secret
 from miner.db import Warehouse

@@ -31,7 +31,7 @@ from starlette.templating import Jinja2Templates
 
 from miner import annotators as people
 from miner import codebook
-from miner.annotate import REASONS, Label
+from miner.annotate import Label
 from miner.annotators import AuthError, Session
 from miner.care import CATEGORIES, warning
 from miner.db import Warehouse, now_utc
@@ -84,7 +84,7 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlet
     """The app over the warehouse at ``warehouse`` (opened for writing for the app's lifetime)."""
     templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"),
                                                 autoescape=select_autoescape(default=True)))
-    templates.env.globals.update(codebook=codebook, CATEGORIES=CATEGORIES, REASONS=REASONS, quote=quote)
+    templates.env.globals.update(codebook=codebook, CATEGORIES=CATEGORIES, quote=quote)
     state: dict[str, AppState] = {}
 
     @asynccontextmanager
@@ -119,9 +119,8 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlet
     def go(url: str) -> Response:
         return RedirectResponse(url, status_code=303)
 
-    def item_url(doc_id: str, **q) -> str:
-        extra = "&".join(f"{k}={quote(str(v))}" for k, v in q.items())
-        return f"/item/{quote(doc_id, safe=':')}" + (f"?{extra}" if extra else "")
+    def item_url(doc_id: str) -> str:
+        return f"/item/{quote(doc_id, safe=':')}"
 
     def who(request: Request) -> Session:
         return people.session(st().wh, request.cookies.get(COOKIE))
@@ -139,7 +138,8 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlet
                     msg = str(exc)
                     if request.method == "POST" and request.url.path != "/login":
                         msg += " What you just sent was not saved; sign in and do it again."
-                    resp = render(request, "login.html", {"error": msg, "next": request.url.path}, status=401)
+                    back = request.url.path if request.method == "GET" else "/next"
+                    resp = render(request, "login.html", {"error": msg, "next": back}, status=401)
                     resp.delete_cookie(COOKIE)
                     return resp
                 except MinerError as exc:

@@ -488,3 +488,28 @@ def test_cluster_and_undo_forms_refuse_stale_doubled_and_foreign_submits(base, t
         assert worklist.submit_undo(wh, "alice", done.batch_id, key="u3").status == "stale"
         assert wh.scalar("SELECT count(*) FROM annotation_undos") == 1
         assert not wh.scalar("SELECT count(*) FROM v_annotations_current")
+
+
+def test_the_app_lets_go_of_the_warehouse_while_nobody_is_annotating(base, tmp_path):
+    """A nightly harvest (another process) can write while the app is idle; a request meanwhile
+    is told the warehouse is busy, and the app picks up again afterwards."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(base["path"], path)
+    with BackgroundServer(path, all_documents=True, idle_close=0.5) as url:
+        c = httpx.Client(base_url=url, headers={"origin": url})
+        assert c.post("/login", data={"token": base["tokens"]["alice"]}).status_code == 303
+        time.sleep(1.5)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from miner.db import Warehouse; w = Warehouse.open(sys.argv[1]); "
+             "print('open', flush=True); sys.stdin.readline(); w.close()", str(path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            busy = c.get("/progress")
+            assert busy.status_code == 503 and "busy" in busy.text
+        finally:
+            holder.communicate("\n", timeout=30)
+        assert c.get("/progress").status_code == 200

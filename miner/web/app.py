@@ -14,6 +14,7 @@ from escaped pieces; the Content-Security-Policy allows only our own script and 
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,19 +46,52 @@ KIND_TITLES = {"product": "product", "refusal": "refusal language", "narration":
                "context": "support context", "human_refuser": "a person refusing", "off_support": "outside support"}
 
 
+class Busy(MinerError):
+    """Another process (a nightly harvest) holds the warehouse."""
+
+
+class _AppWarehouse(Warehouse):
+    LOCK_WAIT_SECONDS = 3.0  # an annotator should not stare at a spinner for 30 s: say it is busy
+
+
 @dataclass
 class AppState:
-    wh: Warehouse
+    """What the app keeps between requests. The warehouse connection is opened on demand and
+    closed after ``idle_close`` seconds without requests, so a nightly harvest can write to the
+    file while nobody is annotating (DuckDB allows one writing process at a time)."""
+
+    path: Path
     all_documents: bool = False
+    idle_close: float = 30.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     flashes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # session -> (level, text)
     skips: dict[str, list[str]] = field(default_factory=dict)  # annotator -> items skipped this run
     left_cache: tuple[float, int] = (-1e9, 0)  # (when, undecided items): counting the queue view is the slow part
+    last_used: float = 0.0
+    _wh: Warehouse | None = None
+
+    @property
+    def wh(self) -> Warehouse:
+        """The open warehouse (call with ``lock`` held)."""
+        if self._wh is None:
+            try:
+                self._wh = _AppWarehouse.open(self.path)
+            except MinerError as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                raise Busy("The warehouse is busy (a nightly harvest or another command is writing to it). "
+                           "Nothing was saved; try again in a minute.") from None
+        self.last_used = time.monotonic()
+        return self._wh
+
+    def close_if_idle(self, force: bool = False) -> None:
+        with self.lock:
+            if self._wh is not None and (force or time.monotonic() - self.last_used > self.idle_close):
+                self._wh.close()
+                self._wh = None
 
     def left(self) -> int:
         """Undecided items, recounted at most every few seconds (shown on every item page)."""
-        import time
-
         if time.monotonic() - self.left_cache[0] > 5:
             self.left_cache = (time.monotonic(), worklist.left(self.wh, all_documents=self.all_documents))
         return self.left_cache[1]
@@ -80,8 +114,8 @@ def highlight(text: str, spans: list[Span]) -> Markup:
     return Markup("").join(out)
 
 
-def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlette:
-    """The app over the warehouse at ``warehouse`` (opened for writing for the app's lifetime)."""
+def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close: float = 30.0) -> Starlette:
+    """The app over the warehouse at ``warehouse`` (held open while annotators are at work)."""
     templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"),
                                                 autoescape=select_autoescape(default=True)))
     templates.env.globals.update(codebook=codebook, CATEGORIES=CATEGORIES, quote=quote)
@@ -89,13 +123,23 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlet
 
     @asynccontextmanager
     async def lifespan(app):
-        wh = Warehouse.open(warehouse)
-        state["s"] = AppState(wh, all_documents)
+        st_ = state["s"] = AppState(Path(warehouse), all_documents, idle_close)
+        with st_.lock:
+            st_.wh  # noqa: B018  (open once now: a wrong path or a busy file shows at start-up)
+        stop = threading.Event()
+
+        def closer() -> None:
+            while not stop.wait(min(1.0, idle_close / 2)):
+                st_.close_if_idle()
+
+        t = threading.Thread(target=closer, daemon=True, name="warehouse-closer")
+        t.start()
         try:
             yield
         finally:
-            with state["s"].lock:
-                wh.close()
+            stop.set()
+            t.join(timeout=5)
+            st_.close_if_idle(force=True)
 
     def st() -> AppState:
         return state["s"]
@@ -143,8 +187,8 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False) -> Starlet
                     resp.delete_cookie(COOKIE)
                     return resp
                 except MinerError as exc:
-                    s = _maybe_session(request)
-                    status = 404 if "no such" in str(exc) else 400
+                    s = None if isinstance(exc, Busy) else _maybe_session(request)
+                    status = 503 if isinstance(exc, Busy) else 404 if "no such" in str(exc) else 400
                     return render(request, "error.html", {"error": str(exc)}, s, status=status)
         return handler
 
@@ -377,7 +421,8 @@ class BackgroundServer:
     """The app served from a thread on a free local port (tests, screenshots):
     ``with BackgroundServer(path) as url: ...``."""
 
-    def __init__(self, warehouse: str | Path, *, all_documents: bool = False, host: str = "127.0.0.1") -> None:
+    def __init__(self, warehouse: str | Path, *, all_documents: bool = False, host: str = "127.0.0.1",
+                 idle_close: float = 30.0) -> None:
         import socket
 
         import uvicorn
@@ -386,14 +431,13 @@ class BackgroundServer:
             sock.bind((host, 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(create_app(warehouse, all_documents=all_documents), host=host, port=self.port,
+        config = uvicorn.Config(create_app(warehouse, all_documents=all_documents, idle_close=idle_close), host=host,
+                                port=self.port,
                                 log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> str:
-        import time
-
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

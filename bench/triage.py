@@ -68,7 +68,6 @@ def prepare_dev_stream(path: Path, stream: Path) -> int:
 
 
 def process_all(path: Path) -> None:
-    import miner.triage  # noqa: F401  (adds the evidence, score and cluster stages)
     from miner.process import process
 
     t = time.perf_counter()

@@ -92,13 +92,15 @@ def resolve_doc(wh: Warehouse, doc_id: str) -> str:
     return row[0][0]
 
 
-def label(wh: Warehouse, doc_id: str, annotator: str, lab: Label, *, role: str = "annotator") -> str:
-    """Record one label; returns the canonical doc_id it was recorded for."""
+def label(wh: Warehouse, doc_id: str, annotator: str, lab: Label, *, role: str = "annotator",
+          batch_id: str | None = None) -> str:
+    """Record one label; returns the canonical doc_id it was recorded for. A ``batch_id`` makes
+    the label undoable on its own with :func:`undo_batch` (the web app gives each label one)."""
     _check_annotator(annotator)
     lab.check()
     doc = resolve_doc(wh, doc_id)
     scorer = wh.scalar("SELECT scorer_version FROM v_current_scorer")
-    wh.insert("annotations", [_row(doc, annotator, lab, role=role, scorer_version=scorer)])
+    wh.insert("annotations", [_row(doc, annotator, lab, role=role, batch_id=batch_id, scorer_version=scorer)])
     return doc
 
 

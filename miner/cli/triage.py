@@ -16,7 +16,6 @@ from miner.cli.common import FORMAT, console, print_rows, warehouse_option, ware
 from miner.db import Warehouse
 from miner.errors import MinerError
 from miner.evidence import CONTEXTS, FORMS
-import miner.triage  # noqa: F401,E402  (adds the evidence, score and cluster stages to `miner process`)
 
 STYLES = {"product": "bold cyan", "refusal": "bold red", "narration": "underline", "context": "green",
           "human_refuser": "reverse yellow", "off_support": "magenta"}

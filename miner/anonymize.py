@@ -38,6 +38,9 @@ class Pseudonyms:
         key = (entity_type, " ".join(text.lower().split()))
         if key in self.entries:
             return self.entries[key]
+        for (_, orig), ph in self.entries.items():
+            if orig == key[1]:  # the same words met under another type: one placeholder
+                return ph
         if entity_type == pii.PERSON:
             # "Dr. Lind" is the "Dr. Aubrey Lind" met before: shared name words, same person.
             toks = _person_tokens(text)
@@ -65,9 +68,9 @@ def age_band(text: str) -> str:
     if n < 13:
         return "[AGE: child]"
     if n < 18:
-        return "[AGE: teen, under 18]"
+        return "[AGE: under 18]"
     if n < 20:
-        return "[AGE: 18-19]"
+        return "[AGE: late teens]"
     return f"[AGE: {n // 10 * 10}s]"
 
 

@@ -109,7 +109,7 @@ RULES: tuple[Rule, ...] = (
     Rule(AGE, r"\b(?P<x>\d{1,2})\s?(?:[MF]|NB|yo|y/o|yrs? old|years? old)\b", 0.9),
     Rule(AGE, r"(?i)\b(?P<x>\d{1,2})[- ]year[- ]old\b", 0.9),
     Rule(AGE, r"(?:^|\n|:\s|\()\s*(?P<x>\d{1,2}),\s+(?=[a-zA-Z])", 0.8, re.M),
-    Rule(AGE, r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?,\s(?P<x>\d{1,2}),\s", 0.85),
+    Rule(AGE, r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?,\s(?P<x>\d{1,2})(?=,\s|…|\.\.\.)", 0.85),
     # Exact dates (a day in a month); a bare month or year is not exact and stays.
     Rule(DATE, rf"\b{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?\b(?!:)", 0.9),
     Rule(DATE, rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b(?:,?\s+\d{{4}})?", 0.9),
@@ -119,12 +119,19 @@ RULES: tuple[Rule, ...] = (
     Rule(PERSON, rf"(?i:\bmy\s+(?:(?:older|younger|little|big|ex|best|late|new|old)[\s-]+)?{_RELATIONS})"
                  r"\s*,?\s*\(?(?P<x>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b", 0.95, products_too=True),
     Rule(PERSON, r"\b(?:named|called|name is|name's)\s+(?P<x>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b", 0.7),
-    Rule(PERSON, r"(?<![,\w] )(?P<x>\b[A-Z][a-z]+(?:[ -][A-Z][a-zA-Z'’-]+){0,2}),\s\d{1,2},\s", 0.8),
+    Rule(PERSON, r"(?P<x>\b[A-Z][a-z]+(?:[ -][A-Z][a-zA-Z'’-]+){0,2}),\s\d{1,2}(?=,\s|…|\.\.\.)", 0.9),
+    # News style: "..., Gordon Pellham started ...", "Marisol Quintero said".
+    Rule(PERSON, r"(?<=[a-z,] )(?P<x>[A-Z][a-z]+ [A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?= (?:started|said|says|told|tells|"
+                 r"was|is|has|had|who|wrote|writes|began|used|uses|asked|opened|recalled|explained|added|lives|"
+                 r"works|remembers|described)\b)", 0.7),
     Rule(PERSON, r"\b(?:I'm|I am|my name is|my name's)\s+(?P<x>[A-Z][a-z]+)(?=,|\.|\s+and\b)", 0.6),
     # Places: "live in X", "moved to X", "X, population ...".
     Rule(PLACE, rf"(?i:\b(?:live|lives|lived|living|moved|move|grew up|based|born|raised|from|stationed)"
                 rf"\s+(?:here\s+|alone\s+|back\s+)?(?:in|to|near|outside(?:\s+of)?)\s+)(?P<x>{_CAP}(?:\s+{_CAP}){{0,2}})", 0.8),
     Rule(PLACE, rf"(?P<x>{_CAP}(?:\s+{_CAP}){{0,2}}),\s+(?:population|pop\.)", 0.9),
+    Rule(PLACE, rf"(?P<x>{_CAP}(?:\s+{_CAP})?)\s+(?:(?:college|university|high school|local|young|retired|former|single|"
+                r"grieving|teenage|trans|gay|autistic)\s+)?(?:woman|man|widow|widower|mother|father|mum|mom|dad|teen|"
+                r"teenager|student|resident|family|couple|nurse|veteran|girl|boy|pensioner|retiree)\b", 0.7),
     Rule(PLACE, rf"(?i:\b(?:i'm|i am|im|be|alone|here|stuck|back|home|up|down|out|over)\s+in\s+)(?P<x>{_CAP}(?:\s+{_CAP}){{0,2}})", 0.7),
     Rule(PLACE, rf"(?P<x>{_CAP}(?:\s+{_CAP})?),\s+(?:Pa|Calif|Minn|Tex|Fla|Ill|Mass|Wash|Ore|Mich|Ga|Va|Colo|Ariz|"
                 r"Conn|Wis|Ind|Tenn|Ky|La|Md|Mo|N\.[CYJMHD]|S\.[CD]|Ont|Que|Alta|B\.C|[A-Z]{2})\.?(?![\w])", 0.8),
@@ -273,4 +280,35 @@ def detect(text: str) -> list[Entity]:
     for e in found:
         if all(e.end <= c.start or e.start >= c.end for c in chosen):
             chosen.append(e)
+    chosen += _propagate_names(text, chosen)
     return sorted(chosen, key=lambda e: e.start)
+
+
+_NAME_WORD = re.compile(r"[A-Z][a-zA-Z'’-]{2,}")
+_TITLE_WORDS = {"Dr", "Mr", "Mrs", "Ms", "Mx", "Miss", "Prof", "Professor", "Nurse", "Coach", "Pastor"}
+
+
+def _propagate_names(text: str, chosen: list[Entity]) -> list[Entity]:
+    """A surname found once ("Pellham, 61,") is a name everywhere in the text: spaCy often
+    misses the other mentions ("Gordon Pellham started..."). Each further mention becomes a
+    PERSON, with a capitalized word right before it taken along (the first name)."""
+    words = {w for e in chosen if e.type == PERSON for w in _NAME_WORD.findall(e.text)}
+    words = {w for w in words if w not in _TITLE_WORDS and w not in _NOT_NAMES and w.lower() not in PRODUCTS}
+    extra: list[Entity] = []
+    taken = [(e.start, e.end) for e in chosen]
+    for w in sorted(words):
+        for m in re.finditer(rf"(?:\b(?:{_TITLE}\s+)?[A-Z][a-z]+\s+)?\b{re.escape(w)}\b", text):
+            s, e = m.start(), m.end()
+            first = text[s:e].split()[0]
+            if first in _LEADING_WORDS:
+                s = m.end() - len(w)
+            if any(s < b and a < e for a, b in taken):
+                continue
+            extra.append(Entity(PERSON, s, e, text[s:e], 0.7, "miner_propagate"))
+            taken.append((s, e))
+    return extra
+
+
+_LEADING_WORDS = {"The", "My", "A", "An", "At", "In", "Our", "Their", "His", "Her", "And", "But", "So", "Then",
+                  "This", "That", "When", "Since", "After", "Before", "From", "For", "With", "To", "I", "We",
+                  "Said", "Says", "Asked", "If", "As", "Of", "On", "Mrs", "Also", "Ask", "Tell", "Told"} | _NOT_NAMES

@@ -19,7 +19,7 @@ def export_group() -> None:
 
 
 def _export_command(kind: str):
-    @export_group.command(kind)
+    @export_group.command(kind, help=f"Export {kind} that pass the privacy checks (CSV, Parquet or JSON lines).")
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help=f"Output file (default: exports/{kind}.FORMAT next to the warehouse).")
@@ -33,7 +33,6 @@ def _export_command(kind: str):
         for owner_id, reason in result.left_out:
             click.echo(f"  left out {owner_id}: {reason}")
 
-    cmd.__doc__ = f"Export {kind} that pass the privacy checks (CSV, Parquet or JSON lines)."
     return cmd
 
 

@@ -100,6 +100,7 @@ class Anonymized:
 def anonymize(text: str, pseudonyms: Pseudonyms) -> Anonymized:
     """``text`` with every detected entity replaced; ``pseudonyms`` grows as new people appear."""
     entities = pii.detect(text or "")
+    entities = sorted(entities + _known(text or "", entities, pseudonyms), key=lambda e: e.start)
     out, pos = [], 0
     for e in entities:
         if e.type == pii.AGE:
@@ -113,6 +114,31 @@ def anonymize(text: str, pseudonyms: Pseudonyms) -> Anonymized:
         pos = e.end
     out.append((text or "")[pos:])
     return Anonymized("".join(out), entities)
+
+
+def _known(text: str, found: list[pii.Entity], pseudonyms: Pseudonyms) -> list[pii.Entity]:
+    """Whatever the incident's map already knows is replaced wherever it recurs, even where
+    the detector misses it this time ("Carmen stayed" after "Carmen Ruiz")."""
+    terms: dict[str, str] = {}
+    for (t, orig), _ in pseudonyms.entries.items():
+        if t in (pii.AGE, pii.DATE):
+            continue
+        terms.setdefault(orig, t)
+        if t == pii.PERSON:
+            for w in _person_tokens(orig):
+                if len(w) >= 3 and w not in pii.PRODUCTS:
+                    terms.setdefault(w, t)
+    extra: list[pii.Entity] = []
+    taken = [(e.start, e.end) for e in found]
+    for term in sorted(terms, key=len, reverse=True):
+        for m in re.finditer(rf"(?i)(?<![\w@/.-]){re.escape(term)}(?![\w@-])", text):
+            if any(m.start() < b and a < m.end() for a, b in taken):
+                continue
+            if terms[term] == pii.PERSON and not m.group(0)[0].isupper():
+                continue  # "mark" the verb is not Mark
+            extra.append(pii.Entity(terms[term], m.start(), m.end(), m.group(0), 0.9, "known"))
+            taken.append((m.start(), m.end()))
+    return extra
 
 
 # -- quasi-identifiers -----------------------------------------------------------------

@@ -78,6 +78,10 @@ def shared_spans(wh: Warehouse, text: str, *, doc_ids: list[str] | None = None,
         first, last = run[0][0] - 1, run[-1][0] - 1 + k - 1  # 0-based word indices
         docs = sorted({d for _, ds in run for d in ds})
         start, end = toks[first][1], toks[last][2]
+        while text[start] in "'’":
+            start += 1
+        while text[end - 1] in "'’":
+            end -= 1
         spans.append(SharedSpan(text[start:end], last - first + 1, start, end, tuple(docs)))
         run.clear()
 

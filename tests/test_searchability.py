@@ -24,6 +24,23 @@ def test_a_copied_run_is_named_with_its_document_and_a_six_word_run_is_allowed(w
     six = "The writer laughed out loud alone in my room."
     assert shared_spans(wh, six) == []
     assert [s.text for s in shared_spans(wh, six, max_shared_words=5)] == ["laughed out loud alone in my"]
+    # longer limits: the 8-word run is too long at N=7, fine at N=8
+    copied = "Later, she said: 'I LAUGHED out loud, alone in my kitchen' - that was all."
+    assert [s.n_words for s in shared_spans(wh, copied, max_shared_words=7)] == [8]
+    assert shared_spans(wh, copied, max_shared_words=8) == []
+
+
+def test_the_index_follows_changed_and_purged_documents(wh):
+    put_documents(wh, {"reddit:t3_src": SOURCE})
+    text = "So it asked what she was like when she was annoyed."
+    assert len(shared_spans(wh, text)) == 1
+    wh.execute("UPDATE documents SET body = 'edited: nothing left of the old words' WHERE doc_id = 'reddit:t3_src'")
+    assert shared_spans(wh, text) == []
+    wh.execute("UPDATE documents SET body = ? WHERE doc_id = 'reddit:t3_src'", [SOURCE])
+    assert len(shared_spans(wh, text)) == 1
+    wh.execute("UPDATE documents SET state = 'deleted', body = NULL, purged_at = now() WHERE doc_id = 'reddit:t3_src'")
+    assert shared_spans(wh, text) == []
+    assert wh.scalar("SELECT count(*) FROM doc_shingles") == 0
 
 
 def test_overlapping_copied_runs_merge_into_one_span(wh):

@@ -75,3 +75,16 @@ CREATE TABLE quasi_identifier_reviews (
     reviewed_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (owner_id, flag_key)
 );
+
+-- The searchability check's index: every run of 7 words (N=6 plus one) of every document,
+-- hashed (md5, lower 64 bits), with its position. Derived data, rebuilt for documents whose
+-- text changed or was purged at the start of each check.
+CREATE TABLE shingle_docs (
+    doc_id          VARCHAR PRIMARY KEY,
+    text_md5        VARCHAR NOT NULL          -- the text version indexed
+);
+CREATE TABLE doc_shingles (
+    doc_id          VARCHAR NOT NULL,
+    pos             INTEGER NOT NULL,         -- 1-based word position of the run's first word
+    h               UBIGINT NOT NULL
+);

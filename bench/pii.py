@@ -20,23 +20,11 @@ import time
 from collections import Counter, defaultdict
 
 from miner import pii
-from miner.replay.corpus import load_corpus
+from miner.replay.corpus import field_texts, load_corpus
 from miner.replay.truth import load_truth
 
 TYPE_OF = {"name": pii.PERSON, "city": pii.PLACE, "age": pii.AGE, "date": pii.DATE, "employer": pii.EMPLOYER,
            "school": pii.SCHOOL, "handle": pii.USER, "email": pii.EMAIL, "phone": pii.PHONE, "url": pii.URL}
-
-
-def texts(corpus):
-    """(doc_id, field) -> text, as served."""
-    out = {}
-    for s in corpus.submissions:
-        out[(s.doc_id, "title")], out[(s.doc_id, "body")] = s.title, s.selftext
-        for c in s.comments:
-            out[(c.doc_id, "body")] = c.body
-    for a in corpus.articles:
-        out[(a.doc_id, "title")], out[(a.doc_id, "description")], out[(a.doc_id, "body")] = a.title, a.description, a.body
-    return out
 
 
 def main() -> None:
@@ -48,7 +36,7 @@ def main() -> None:
     planted = defaultdict(list)
     for p in truth.pii:
         planted[(p.doc_id, p.field)].append(p)
-    fields = texts(corpus)
+    fields = field_texts(corpus)
     keys = list(fields) if args.all else sorted(planted)
     t0 = time.perf_counter()
     pii.analyzer()

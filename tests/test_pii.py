@@ -59,17 +59,11 @@ def test_our_own_placeholders_are_never_detected_again():
 def test_recall_on_the_planted_pii_of_the_replay_corpus(corpus):
     """Every planted email, phone, handle, link, age, date, employer and school is found;
     names and places (left to spaCy plus context rules) at least 90%."""
+    from miner.replay.corpus import field_texts
     from miner.replay.truth import load_truth
 
     truth = load_truth(corpus)
-    texts = {}
-    for s in corpus.submissions:
-        texts[(s.doc_id, "title")], texts[(s.doc_id, "body")] = s.title, s.selftext
-        for c in s.comments:
-            texts[(c.doc_id, "body")] = c.body
-    for a in corpus.articles:
-        texts[(a.doc_id, "title")], texts[(a.doc_id, "description")], texts[(a.doc_id, "body")] = \
-            a.title, a.description, a.body
+    texts = field_texts(corpus)
     found: dict[str, list[bool]] = {}
     detected = {}
     for p in truth.pii:

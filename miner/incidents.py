@@ -90,6 +90,7 @@ def _draft(texts: list[str], p: Pseudonyms) -> str:
 def create_incident(wh: Warehouse, doc_ids: list[str], *, by: str | None = None,
                     codes: dict[str, Any] | None = None) -> str:
     """A new incident from documents (accepted by an annotator). Returns its id."""
+    doc_ids = [d.strip() for d in doc_ids if d.strip()]
     if not doc_ids:
         raise MinerError("an incident needs at least one document id")
     texts = document_texts(wh, doc_ids)

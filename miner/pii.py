@@ -153,6 +153,11 @@ RULES: tuple[Rule, ...] = (
 _LEADING_FILLERS = re.compile(r"^(?:(?:The|My|A|An|At|In|Our|Their|His|Her|And|But|So|Then|This|That|"
                               r"Last|Every|When|Since|After|Before|From|For|With|To|I|We)\s+)+")
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,5}s?$")
+_MOJIBAKE = re.compile(r"[âÃ€™œ\x80-\x9f]+")
+# Capitalized because they start a sentence, not because they name anyone or anywhere.
+_COMMON_CAPS = {"I", "My", "A", "An", "The", "One", "Your", "Our", "This", "That", "It", "Every", "Each", "Some",
+                "Any", "No", "Another", "Army", "Navy", "Nursing", "College", "High", "School", "Triage", "Landlord",
+                "Grandpa", "Grandma", "Mom", "Dad", "Mum"}
 
 
 def _make_rule_recognizer(index: int, rule: Rule):
@@ -240,6 +245,9 @@ def _keep(text: str, e: Entity) -> Entity | None:
     if t.endswith("'s") or t.endswith("’s"):
         t = t[:-2]
     if not t.strip():
+        return None
+    core = _MOJIBAKE.sub("", t).strip()  # damaged text: "Iâ€" is "I'" not a place
+    if e.type in (PERSON, PLACE, EMPLOYER, SCHOOL, "ORG") and (len(core) <= 1 or core in _COMMON_CAPS):
         return None
     low = t.lower().strip()
     if e.type in (PERSON, PLACE, EMPLOYER, SCHOOL, "ORG"):

@@ -105,8 +105,8 @@ def create_incident(wh: Warehouse, doc_ids: list[str], *, by: str | None = None,
         incident_id = f"inc-{n:04d}"
         wh.insert("incidents", [{"incident_id": incident_id, "status": "open", "draft": draft, "created_by": by,
                                  "created_at": now, "updated_at": now}])
-        wh.insert("incident_documents", [{"incident_id": incident_id, "doc_id": d, "added_by": by, "added_at": now}
-                                         for d in dict.fromkeys(doc_ids)])
+        wh.insert("incident_documents", [{"incident_id": incident_id, "doc_id": d, "added_by": by, "added_at": now,
+                                          "source_gone_at": None} for d in dict.fromkeys(doc_ids)])
         _save_pseudonyms(wh, incident_id, p)
     if codes:
         set_codes(wh, incident_id, **codes)
@@ -205,7 +205,7 @@ def merge_incidents(wh: Warehouse, keep: str, others: list[str], *, by: str | No
     now = now_utc()
     with wh.transaction():
         wh.execute(
-            "INSERT INTO incident_documents SELECT ?, doc_id, ?, ? FROM incident_documents "
+            "INSERT INTO incident_documents SELECT ?, doc_id, ?, ?, source_gone_at FROM incident_documents "
             "WHERE incident_id IN (SELECT unnest(?)) ON CONFLICT DO NOTHING", [keep, by, now, others])
         wh.execute("UPDATE incidents SET status = 'merged', merged_into = ?, updated_at = ? "
                    "WHERE incident_id IN (SELECT unnest(?))", [keep, now, others])
@@ -213,6 +213,29 @@ def merge_incidents(wh: Warehouse, keep: str, others: list[str], *, by: str | No
                    "WHERE incident_id IN (SELECT unnest(?)) ON CONFLICT DO NOTHING", [keep, others])
         wh.execute("DELETE FROM scenario_incidents WHERE incident_id IN (SELECT unnest(?))", [others])
         _rebuild_draft(wh, keep)
+
+
+def forget_deleted(wh: Warehouse) -> int:
+    """Honour deletions at the source inside incidents: a document deleted or removed since it
+    was linked leaves the incident's draft, its words leave the searchability index, and
+    pseudonym-map entries that only it mentioned are dropped (placeholders already written
+    stay, so narratives keep their meaning). The link itself stays, as provenance counts.
+    Returns the number of incidents touched."""
+    gone = wh.rows("SELECT x.incident_id, x.doc_id FROM incident_documents x JOIN documents d USING (doc_id) "
+                   "WHERE d.state <> 'ok' AND x.source_gone_at IS NULL")
+    wh.execute("DELETE FROM doc_shingles WHERE doc_id IN (SELECT doc_id FROM documents WHERE state <> 'ok')")
+    wh.execute("DELETE FROM shingle_docs WHERE doc_id IN (SELECT doc_id FROM documents WHERE state <> 'ok')")
+    touched = sorted({i for i, _ in gone})
+    for incident_id in touched:
+        with wh.transaction():
+            wh.execute("UPDATE incident_documents SET source_gone_at = ? WHERE incident_id = ? AND doc_id IN "
+                       "(SELECT doc_id FROM documents WHERE state <> 'ok')", [now_utc(), incident_id])
+            _rebuild_draft(wh, incident_id)
+            remaining = " ".join(document_texts(wh, incident_documents(wh, incident_id))).lower()
+            stale = [o for _, o, _ in load_pseudonyms(wh, incident_id).rows() if o not in remaining]
+            wh.execute("DELETE FROM pseudonym_maps WHERE owner_id = ? AND original IN (SELECT unnest(?))",
+                       [incident_id, stale])
+    return len(touched)
 
 
 @dataclass(frozen=True)

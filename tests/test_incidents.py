@@ -97,3 +97,18 @@ def test_v_incidents_gives_provenance_as_counts_and_months_not_ids(docs):
     assert (row["n_documents"], row["n_posts"], row["n_comments"]) == (3, 2, 1)
     assert (row["first_month"], row["last_month"]) == ("2024-03", "2024-06") and row["checks"] == "unchecked"
     assert "t3_s1" not in repr(row) and "reddit.com" not in repr(row)
+
+
+def test_a_document_deleted_at_the_source_leaves_the_draft_and_the_pseudonym_map(wh):
+    from miner.deletions import tombstone
+
+    put_documents(wh, {"reddit:t3_keep": STORY, "reddit:t1_gone": "My sister Odile Brandt read this and cried."})
+    inc = incidents.create_incident(wh, ["reddit:t3_keep", "reddit:t1_gone"])
+    assert "cried" in incidents.get_incident(wh, inc)["draft"]
+    assert wh.scalar("SELECT count(*) FROM pseudonym_maps WHERE original = 'odile brandt'") == 1
+    tombstone(wh, {"reddit:t1_gone": "deleted"})
+    assert incidents.forget_deleted(wh) == 1 and incidents.forget_deleted(wh) == 0
+    draft = incidents.get_incident(wh, inc)["draft"]
+    assert "read this and cried" not in draft and "hotline" in draft
+    assert wh.scalar("SELECT count(*) FROM pseudonym_maps WHERE original LIKE '%odile%'") == 0
+    assert wh.scalar("SELECT n_documents FROM v_incidents") == 2  # provenance keeps the count

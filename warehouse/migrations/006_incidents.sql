@@ -28,6 +28,7 @@ CREATE TABLE incident_documents (
     doc_id          VARCHAR NOT NULL,
     added_by        VARCHAR,
     added_at        TIMESTAMP NOT NULL,
+    source_gone_at  TIMESTAMP,                -- deleted/removed at the source: its text left the draft and the map
     PRIMARY KEY (incident_id, doc_id)
 );
 

@@ -68,6 +68,9 @@ def refresh_deletions(wh: Warehouse, reddit, *, run_id: str | None = None) -> De
     wh.insert("deletion_checks", [{"checked_at": now_utc(), "run_id": run_id, "checked": result.checked,
                                    "tombstoned": result.tombstoned, "requests": result.requests}])
     result.purged = purge_gone(wh)
+    from miner.incidents import forget_deleted  # incidents built on what was just deleted
+
+    forget_deleted(wh)
     return result
 
 

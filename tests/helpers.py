@@ -51,3 +51,19 @@ def doc(doc_id: str, title: str | None, body: str | None, *, kind: str = "submis
 
     return Document(doc_id=doc_id, source=source, kind=kind, native_id=doc_id.split(":")[-1], title=title,
                     body=body, created_at=datetime.fromisoformat(created), **fields)
+
+
+def put_documents(wh: Warehouse, docs: dict[str, str], *, created_at=None, author_hash: str | None = None) -> None:
+    """Write documents straight into the warehouse (for stages after harvest): doc_id -> body."""
+    from datetime import datetime
+
+    from miner.db import now_utc
+
+    now = now_utc()
+    wh.insert("documents", [{
+        "doc_id": d, "source": d.split(":")[0], "kind": "article" if d.startswith("news:") else
+        ("comment" if ":t1_" in d else "submission"), "native_id": d.split(":")[1], "title": None,
+        "body": text, "state": "ok", "content_hash": d, "created_at": created_at or datetime(2024, 5, 17, 9, 30),
+        "author_hash": author_hash, "first_seen_at": now, "last_seen_at": now, "first_run_id": "r", "last_run_id": "r",
+        "url": f"https://www.reddit.com/comments/{d.split('_')[-1]}/" if d.startswith("reddit") else f"https://x.example/{d}",
+    } for d, text in docs.items()])

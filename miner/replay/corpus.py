@@ -308,3 +308,16 @@ def _link_crossposts(subs: list[Submission]) -> None:
                     c.author = orig.author
             s.author = orig.author
             s.created_utc = max(s.created_utc, orig.created_utc + 86_400)
+
+
+def field_texts(corpus: Corpus) -> dict[tuple[str, str], str]:
+    """(doc_id, field) -> the field's text as served: where planted PII spans point."""
+    out: dict[tuple[str, str], str] = {}
+    for s in corpus.submissions:
+        out[(s.doc_id, "title")], out[(s.doc_id, "body")] = s.title, s.selftext
+        for c in s.comments:
+            out[(c.doc_id, "body")] = c.body
+    for a in corpus.articles:
+        out[(a.doc_id, "title")], out[(a.doc_id, "description")], out[(a.doc_id, "body")] = \
+            a.title, a.description, a.body
+    return out

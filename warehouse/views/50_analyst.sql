@@ -1,0 +1,95 @@
+-- Analysts' views (issue 9). Columns are documented in README.md, section "Analysts".
+-- They read the harvest tables, plus two placeholders that stand for later stages until those
+-- stages exist in a warehouse: _doc_triage (replaced by 51_query_yield_triage.sql) and
+-- _doc_incidents (replaced by 52_incidents_by_month.sql). So every view here always exists,
+-- and its candidate/incident columns are 0 until the stages producing them have run.
+
+-- Per document: its story (canonical document), whether triage counts it as a candidate, and
+-- the decision on that story (incident | not | unsure | NULL).
+CREATE OR REPLACE VIEW _doc_triage AS
+SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS canonical_id, NULL::BOOLEAN AS is_candidate,
+       NULL::VARCHAR AS decision WHERE false;
+
+-- Which incidents each document belongs to.
+CREATE OR REPLACE VIEW _doc_incidents AS
+SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS incident_id WHERE false;
+
+-- Incidents per month of the first document telling them, by product, context and refusal form.
+CREATE OR REPLACE VIEW v_incidents_by_month AS
+SELECT NULL::DATE AS month, NULL::VARCHAR AS product, NULL::VARCHAR AS context,
+       NULL::VARCHAR AS form, NULL::BIGINT AS incidents WHERE false;
+
+-- v_query_yield: one row per query (product x template x scope, per source): what it found and
+-- what came of it. precision = incident_documents / annotated (stories judged, share incidents).
+CREATE OR REPLACE VIEW v_query_yield AS
+WITH h AS (
+    SELECT query_id, count(*) AS hits,
+           count(*) FILTER (WHERE via = 'search') AS search_hits,
+           count(DISTINCT doc_id) AS unique_documents,
+           min(fetched_at) AS first_hit_at, max(last_seen_at) AS last_seen_at
+    FROM hits GROUP BY query_id
+), qd AS (
+    SELECT DISTINCT query_id, doc_id FROM hits
+    WHERE doc_id IN (SELECT doc_id FROM _doc_triage UNION ALL SELECT doc_id FROM _doc_incidents)
+), t AS (
+    SELECT qd.query_id,
+           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate) AS candidates,
+           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate AND t.decision IS NOT NULL) AS annotated,
+           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate AND t.decision = 'incident') AS incident_documents
+    FROM qd JOIN _doc_triage t USING (doc_id) GROUP BY qd.query_id
+), i AS (
+    SELECT qd.query_id, count(DISTINCT i.incident_id) AS incidents
+    FROM qd JOIN _doc_incidents i USING (doc_id) GROUP BY qd.query_id
+)
+SELECT q.query_id, q.source, q.product, q.template, q.scope, q.rendered,
+       coalesce(h.hits, 0)               AS hits,
+       coalesce(h.search_hits, 0)        AS search_hits,
+       coalesce(h.unique_documents, 0)   AS unique_documents,
+       coalesce(t.candidates, 0)         AS candidates,
+       coalesce(t.annotated, 0)          AS annotated,
+       coalesce(t.incident_documents, 0) AS incident_documents,
+       coalesce(i.incidents, 0)          AS incidents,
+       CASE WHEN t.annotated > 0 THEN t.incident_documents / t.annotated END AS precision,
+       h.first_hit_at, h.last_seen_at
+FROM queries q
+LEFT JOIN h USING (query_id) LEFT JOIN t USING (query_id) LEFT JOIN i USING (query_id)
+ORDER BY q.source, q.product, q.template, q.scope;
+
+-- v_yield_by_product_template: the same, one row per source x product x template (scopes
+-- together; documents found by several of the queries count once).
+CREATE OR REPLACE VIEW v_yield_by_product_template AS
+WITH h AS (
+    SELECT q.source, q.product, q.template, count(DISTINCT h.query_id) AS queries, count(*) AS hits,
+           count(DISTINCT h.doc_id) AS unique_documents
+    FROM hits h JOIN queries q USING (query_id) GROUP BY ALL
+), qd AS (
+    SELECT DISTINCT q.source, q.product, q.template, h.doc_id
+    FROM hits h JOIN queries q USING (query_id)
+    WHERE h.doc_id IN (SELECT doc_id FROM _doc_triage UNION ALL SELECT doc_id FROM _doc_incidents)
+), t AS (
+    SELECT source, product, template,
+           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate) AS candidates,
+           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate AND t.decision IS NOT NULL) AS annotated,
+           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate AND t.decision = 'incident') AS incident_documents
+    FROM qd JOIN _doc_triage t USING (doc_id) GROUP BY ALL
+), i AS (
+    SELECT source, product, template, count(DISTINCT i.incident_id) AS incidents
+    FROM qd JOIN _doc_incidents i USING (doc_id) GROUP BY ALL
+)
+SELECT h.source, h.product, h.template, h.queries, h.hits, h.unique_documents,
+       coalesce(t.candidates, 0) AS candidates, coalesce(t.annotated, 0) AS annotated,
+       coalesce(t.incident_documents, 0) AS incident_documents, coalesce(i.incidents, 0) AS incidents,
+       CASE WHEN t.annotated > 0 THEN t.incident_documents / t.annotated END AS precision
+FROM h
+LEFT JOIN t ON t.source = h.source AND t.product IS NOT DISTINCT FROM h.product AND t.template = h.template
+LEFT JOIN i ON i.source = h.source AND i.product IS NOT DISTINCT FROM h.product AND i.template = h.template
+ORDER BY h.source, h.product, h.template;
+
+-- v_hits_by_month: per source and product, the documents the searches found by the month they
+-- were written (trends in what people post, before any triage).
+CREATE OR REPLACE VIEW v_hits_by_month AS
+SELECT date_trunc('month', d.created_at)::DATE AS month, h.source, q.product,
+       count(*) AS hits, count(DISTINCT h.doc_id) AS unique_documents
+FROM hits h JOIN queries q USING (query_id) JOIN documents d USING (doc_id)
+GROUP BY ALL
+ORDER BY month, h.source, q.product;

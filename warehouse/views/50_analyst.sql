@@ -14,10 +14,14 @@ SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS canonical_id, NULL::BOOLEAN AS 
 CREATE OR REPLACE VIEW _doc_incidents AS
 SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS incident_id WHERE false;
 
--- Incidents per month of the first document telling them, by product, context and refusal form.
+-- Incidents per month of the first document telling them, by product, context and refusal form
+-- (an incident with two forms counts under each), and the same without form (each incident once).
 CREATE OR REPLACE VIEW v_incidents_by_month AS
 SELECT NULL::DATE AS month, NULL::VARCHAR AS product, NULL::VARCHAR AS context,
        NULL::VARCHAR AS form, NULL::BIGINT AS incidents WHERE false;
+CREATE OR REPLACE VIEW v_incidents_monthly AS
+SELECT NULL::DATE AS month, NULL::VARCHAR AS product, NULL::VARCHAR AS context,
+       NULL::BIGINT AS incidents, NULL::BIGINT AS documents WHERE false;
 
 -- v_query_yield: one row per query (product x template x scope, per source): what it found and
 -- what came of it. precision = incident_documents / annotated (stories judged, share incidents).
@@ -58,9 +62,10 @@ ORDER BY q.source, q.product, q.template, q.scope;
 -- v_yield_by_product_template: the same, one row per source x product x template (scopes
 -- together; documents found by several of the queries count once).
 CREATE OR REPLACE VIEW v_yield_by_product_template AS
-WITH h AS (
-    SELECT q.source, q.product, q.template, count(DISTINCT h.query_id) AS queries, count(*) AS hits,
-           count(DISTINCT h.doc_id) AS unique_documents
+WITH k AS (
+    SELECT source, product, template, count(*) AS queries FROM queries GROUP BY ALL
+), h AS (
+    SELECT q.source, q.product, q.template, count(*) AS hits, count(DISTINCT h.doc_id) AS unique_documents
     FROM hits h JOIN queries q USING (query_id) GROUP BY ALL
 ), qd AS (
     SELECT DISTINCT q.source, q.product, q.template, h.doc_id
@@ -76,14 +81,16 @@ WITH h AS (
     SELECT source, product, template, count(DISTINCT i.incident_id) AS incidents
     FROM qd JOIN _doc_incidents i USING (doc_id) GROUP BY ALL
 )
-SELECT h.source, h.product, h.template, h.queries, h.hits, h.unique_documents,
+SELECT k.source, k.product, k.template, k.queries,
+       coalesce(h.hits, 0) AS hits, coalesce(h.unique_documents, 0) AS unique_documents,
        coalesce(t.candidates, 0) AS candidates, coalesce(t.annotated, 0) AS annotated,
        coalesce(t.incident_documents, 0) AS incident_documents, coalesce(i.incidents, 0) AS incidents,
        CASE WHEN t.annotated > 0 THEN t.incident_documents / t.annotated END AS precision
-FROM h
-LEFT JOIN t ON t.source = h.source AND t.product IS NOT DISTINCT FROM h.product AND t.template = h.template
-LEFT JOIN i ON i.source = h.source AND i.product IS NOT DISTINCT FROM h.product AND i.template = h.template
-ORDER BY h.source, h.product, h.template;
+FROM k
+LEFT JOIN h ON h.source = k.source AND h.product IS NOT DISTINCT FROM k.product AND h.template = k.template
+LEFT JOIN t ON t.source = k.source AND t.product IS NOT DISTINCT FROM k.product AND t.template = k.template
+LEFT JOIN i ON i.source = k.source AND i.product IS NOT DISTINCT FROM k.product AND i.template = k.template
+ORDER BY k.source, k.product, k.template;
 
 -- v_hits_by_month: per source and product, the documents the searches found by the month they
 -- were written (trends in what people post, before any triage).

@@ -137,10 +137,10 @@ class Warehouse:
                     "INSERT INTO schema_version VALUES (?, ?, ?)", [version, path.stem, now_utc()]
                 )
             applied.append(path.stem)
-        self._refresh_views()
+        self.refresh_views()
         return applied
 
-    def _refresh_views(self) -> None:
+    def refresh_views(self, force: bool = False) -> None:
         """Re-create every view when the view files (or the applied migrations) changed.
 
         A view file may start with ``-- requires: name, table(col, col), ...``: the tables or
@@ -159,7 +159,7 @@ class Warehouse:
             "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
         )
         rows = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchall()
-        if rows and rows[0][0] == digest:
+        if rows and rows[0][0] == digest and not force:
             return
         skipped: dict[str, str] = {}
         with self.transaction():

@@ -8,6 +8,7 @@ still has every figure and tells the reader what is missing instead of failing.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def no_data(path: Path, title: str, message: str) -> Path:
     fig, ax = plt.subplots(figsize=(7, 2.2))
     ax.axis("off")
     ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
-    ax.text(0.5, 0.45, f"no data yet: {message}", ha="center", va="center", wrap=True, fontsize=10,
+    ax.text(0.5, 0.45, textwrap.fill(f"no data yet: {message}", 80), ha="center", va="center", fontsize=10,
             color="#555555", bbox=dict(boxstyle="round,pad=0.8", fc="#f4f4f4", ec="#bbbbbb", ls="--"))
     return _save(fig, path)
 

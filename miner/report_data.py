@@ -69,8 +69,8 @@ def funnel_stages(rows: list[dict]) -> list[Stage]:
 def _versions(wh: Warehouse) -> list[dict]:
     """Software and schema versions: what a methods section must name to be reproducible."""
     out = []
-    for pkg in ("refusal-miner", "duckdb", "praw", "newsapi-python", "prefect", "sentence-transformers",
-                "scikit-learn", "presidio-analyzer"):
+    # The harvest's software; models of later stages name their own versions (see _thresholds).
+    for pkg in ("refusal-miner", "duckdb", "praw", "newsapi-python", "prefect"):
         try:
             out.append({"component": pkg, "version": metadata.version(pkg), "detail": "Python package"})
         except metadata.PackageNotFoundError:

@@ -1,5 +1,7 @@
--- Which search templates find incidents? Per source and template: hits, stories, incidents, and
--- how many hits an analyst reads per incident (the paper read 155 per incident).
+-- Which search templates find incidents?
+-- Per source and template: hits, documents, stories judged, incidents, precision, and how many
+-- hits an analyst reads per incident (the paper read 155 per incident). Counts add up over
+-- products: a document found through two products' queries counts under each.
 SELECT source, template,
        sum(queries)            AS queries,
        sum(hits)               AS hits,

@@ -1,5 +1,6 @@
--- How do posts and incidents evolve over time? Per month and product: documents the searches
--- found (by when they were written) and incidents first told that month.
+-- How do posts and incidents evolve over time?
+-- Per month and product: documents the searches found (by the month they were written) and
+-- incidents first told that month.
 WITH found AS (
     SELECT month, product, sum(unique_documents) AS documents_found
     FROM v_hits_by_month WHERE month IS NOT NULL GROUP BY ALL

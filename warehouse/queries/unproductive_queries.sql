@@ -1,5 +1,6 @@
--- Which queries cost requests but find nothing new? Per query: hits, stories, incidents and the
--- requests spent on it across runs, least productive first (candidates to drop from a plan).
+-- Which queries cost requests but find nothing?
+-- Per query: hits, documents, incidents and the requests spent on it across runs, least
+-- productive first (candidates to drop from a plan).
 WITH spent AS (
     SELECT query_id, sum(requests) AS requests, count(*) AS runs,
            count(*) FILTER (WHERE status = 'failed') AS failed_runs

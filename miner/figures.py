@@ -155,7 +155,7 @@ def incidents_over_time(monthly: list[dict] | None, by_form: list[dict] | None, 
         ax.set_ylabel("incidents")
         ax.yaxis.get_major_locator().set_params(integer=True)
         if series:
-            ax.legend(fontsize=7, frameon=False)
+            ax.legend(fontsize=7, frameon=True, framealpha=0.9)
     fig.suptitle("Incidents over time", x=0.01, ha="left", fontsize=12, fontweight="bold")
     fig.tight_layout()
     return _save(fig, path)

@@ -123,16 +123,20 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--incidents", type=int, default=5_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--path", type=Path, help="Warehouse file (default: a temporary one, deleted after)")
+    ap.add_argument("--path", type=Path, help="Warehouse file, kept (default: a temporary one, deleted after); "
+                    "if it already holds hits, it is reused as it is")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="bench-warehouse-")
     path = args.path or Path(tmp.name) / "bench.duckdb"
     with Warehouse.open(path) as wh:
         t0 = time.perf_counter()
-        build(wh, args.docs, args.hits, args.runs, args.incidents)
-        print(f"built {args.docs:,} documents, {wh.scalar('SELECT count(*) FROM hits'):,} hits, "
-              f"{wh.scalar('SELECT count(*) FROM queries')} queries, {args.runs} runs, "
-              f"{args.incidents:,} incidents in {time.perf_counter() - t0:.1f} s "
+        reused = wh.scalar("SELECT count(*) FROM hits") > 0
+        if not reused:
+            build(wh, args.docs, args.hits, args.runs, args.incidents)
+        print(f"{'reused' if reused else 'built'} {wh.scalar('SELECT count(*) FROM documents'):,} documents, "
+              f"{wh.scalar('SELECT count(*) FROM hits'):,} hits, "
+              f"{wh.scalar('SELECT count(*) FROM queries')} queries, "
+              f"{wh.scalar('SELECT count(*) FROM harvest_runs')} runs in {time.perf_counter() - t0:.1f} s "
               f"(threads: {wh.scalar('SELECT current_setting(' + repr('threads') + ')')})")
         skipped = wh.skipped_views()
         if skipped:

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-extra.txt 2
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean report
 
 install: $(STAMP)
 
@@ -23,8 +23,11 @@ $(STAMP):
 demo: $(STAMP)
 	$(BIN)/miner harvest queries/paper.toml --replay
 
+report: $(STAMP)
+	$(BIN)/miner report --out report
+
 test: $(STAMP)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) data/ .pytest_cache
+	rm -rf $(VENV) data/ report/ export/ .pytest_cache

@@ -23,6 +23,15 @@ CREATE OR REPLACE VIEW v_incidents_monthly AS
 SELECT NULL::DATE AS month, NULL::VARCHAR AS product, NULL::VARCHAR AS context,
        NULL::BIGINT AS incidents, NULL::BIGINT AS documents WHERE false;
 
+-- What each query's documents became: one row per (query, story) from triage and per
+-- (query, incident); v_query_yield and v_yield_by_product_template count these.
+CREATE OR REPLACE VIEW _query_outcomes AS
+SELECT DISTINCT h.query_id, t.canonical_id, t.is_candidate, t.decision, NULL::VARCHAR AS incident_id
+FROM hits h JOIN _doc_triage t USING (doc_id)
+UNION ALL
+SELECT DISTINCT h.query_id, NULL, NULL, NULL, i.incident_id
+FROM hits h JOIN _doc_incidents i USING (doc_id);
+
 -- v_query_yield: one row per query (product x template x scope, per source): what it found and
 -- what came of it. precision = incident_documents / annotated (stories judged, share incidents).
 CREATE OR REPLACE VIEW v_query_yield AS
@@ -32,31 +41,25 @@ WITH h AS (
            count(DISTINCT doc_id) AS unique_documents,
            min(fetched_at) AS first_hit_at, max(last_seen_at) AS last_seen_at
     FROM hits GROUP BY query_id
-), qd AS (
-    SELECT DISTINCT query_id, doc_id FROM hits
-    WHERE doc_id IN (SELECT doc_id FROM _doc_triage UNION ALL SELECT doc_id FROM _doc_incidents)
-), t AS (
-    SELECT qd.query_id,
-           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate) AS candidates,
-           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate AND t.decision IS NOT NULL) AS annotated,
-           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate AND t.decision = 'incident') AS incident_documents
-    FROM qd JOIN _doc_triage t USING (doc_id) GROUP BY qd.query_id
-), i AS (
-    SELECT qd.query_id, count(DISTINCT i.incident_id) AS incidents
-    FROM qd JOIN _doc_incidents i USING (doc_id) GROUP BY qd.query_id
+), o AS (
+    SELECT query_id,
+           count(DISTINCT canonical_id) FILTER (WHERE is_candidate) AS candidates,
+           count(DISTINCT canonical_id) FILTER (WHERE is_candidate AND decision IS NOT NULL) AS annotated,
+           count(DISTINCT canonical_id) FILTER (WHERE is_candidate AND decision = 'incident') AS incident_documents,
+           count(DISTINCT incident_id) AS incidents
+    FROM _query_outcomes GROUP BY query_id
 )
 SELECT q.query_id, q.source, q.product, q.template, q.scope, q.rendered,
        coalesce(h.hits, 0)               AS hits,
        coalesce(h.search_hits, 0)        AS search_hits,
        coalesce(h.unique_documents, 0)   AS unique_documents,
-       coalesce(t.candidates, 0)         AS candidates,
-       coalesce(t.annotated, 0)          AS annotated,
-       coalesce(t.incident_documents, 0) AS incident_documents,
-       coalesce(i.incidents, 0)          AS incidents,
-       CASE WHEN t.annotated > 0 THEN t.incident_documents / t.annotated END AS precision,
+       coalesce(o.candidates, 0)         AS candidates,
+       coalesce(o.annotated, 0)          AS annotated,
+       coalesce(o.incident_documents, 0) AS incident_documents,
+       coalesce(o.incidents, 0)          AS incidents,
+       CASE WHEN o.annotated > 0 THEN o.incident_documents / o.annotated END AS precision,
        h.first_hit_at, h.last_seen_at
-FROM queries q
-LEFT JOIN h USING (query_id) LEFT JOIN t USING (query_id) LEFT JOIN i USING (query_id)
+FROM queries q LEFT JOIN h USING (query_id) LEFT JOIN o USING (query_id)
 ORDER BY q.source, q.product, q.template, q.scope;
 
 -- v_yield_by_product_template: the same, one row per source x product x template (scopes
@@ -67,29 +70,22 @@ WITH k AS (
 ), h AS (
     SELECT q.source, q.product, q.template, count(*) AS hits, count(DISTINCT h.doc_id) AS unique_documents
     FROM hits h JOIN queries q USING (query_id) GROUP BY ALL
-), qd AS (
-    SELECT DISTINCT q.source, q.product, q.template, h.doc_id
-    FROM hits h JOIN queries q USING (query_id)
-    WHERE h.doc_id IN (SELECT doc_id FROM _doc_triage UNION ALL SELECT doc_id FROM _doc_incidents)
-), t AS (
-    SELECT source, product, template,
-           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate) AS candidates,
-           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate AND t.decision IS NOT NULL) AS annotated,
-           count(DISTINCT t.canonical_id) FILTER (WHERE t.is_candidate AND t.decision = 'incident') AS incident_documents
-    FROM qd JOIN _doc_triage t USING (doc_id) GROUP BY ALL
-), i AS (
-    SELECT source, product, template, count(DISTINCT i.incident_id) AS incidents
-    FROM qd JOIN _doc_incidents i USING (doc_id) GROUP BY ALL
+), o AS (
+    SELECT q.source, q.product, q.template,
+           count(DISTINCT o.canonical_id) FILTER (WHERE o.is_candidate) AS candidates,
+           count(DISTINCT o.canonical_id) FILTER (WHERE o.is_candidate AND o.decision IS NOT NULL) AS annotated,
+           count(DISTINCT o.canonical_id) FILTER (WHERE o.is_candidate AND o.decision = 'incident') AS incident_documents,
+           count(DISTINCT o.incident_id) AS incidents
+    FROM _query_outcomes o JOIN queries q USING (query_id) GROUP BY ALL
 )
 SELECT k.source, k.product, k.template, k.queries,
        coalesce(h.hits, 0) AS hits, coalesce(h.unique_documents, 0) AS unique_documents,
-       coalesce(t.candidates, 0) AS candidates, coalesce(t.annotated, 0) AS annotated,
-       coalesce(t.incident_documents, 0) AS incident_documents, coalesce(i.incidents, 0) AS incidents,
-       CASE WHEN t.annotated > 0 THEN t.incident_documents / t.annotated END AS precision
+       coalesce(o.candidates, 0) AS candidates, coalesce(o.annotated, 0) AS annotated,
+       coalesce(o.incident_documents, 0) AS incident_documents, coalesce(o.incidents, 0) AS incidents,
+       CASE WHEN o.annotated > 0 THEN o.incident_documents / o.annotated END AS precision
 FROM k
 LEFT JOIN h ON h.source = k.source AND h.product IS NOT DISTINCT FROM k.product AND h.template = k.template
-LEFT JOIN t ON t.source = k.source AND t.product IS NOT DISTINCT FROM k.product AND t.template = k.template
-LEFT JOIN i ON i.source = k.source AND i.product IS NOT DISTINCT FROM k.product AND i.template = k.template
+LEFT JOIN o ON o.source = k.source AND o.product IS NOT DISTINCT FROM k.product AND o.template = k.template
 ORDER BY k.source, k.product, k.template;
 
 -- v_hits_by_month: per source and product, the documents the searches found by the month they

@@ -150,6 +150,17 @@ def test_query_yield_counts_hits_documents_and_incidents_per_query(small):
     assert rows["q_replika_deny"]["hits"] == 0 and rows["q_replika_deny"]["precision"] is None
 
 
+def test_query_yield_counts_a_document_once_when_two_plans_share_the_query(small):
+    """A new plan version re-finds documents under its own plan_id: more hits, not more documents."""
+    small.insert("plans", [dict(plan_id="test@2", name="test", sha256="cd" * 32, body="", first_used_at=T)])
+    again = ["reddit:t3_d1", "reddit:t3_d4"]  # d1 was found before by this query, d4 was not
+    small.insert("hits", [dict(plan_id="test@2", query_id="q_gpt_refuse_a", doc_id=d, source="reddit", via="search",
+                               run_id=RUN, fetched_at=T, last_run_id=RUN, last_seen_at=T) for d in again])
+    r = small.dicts("SELECT * FROM v_query_yield WHERE query_id = 'q_gpt_refuse_a'")[0]
+    assert r["hits"] == sum(h[0] == "q_gpt_refuse_a" for h in HITS) + len(again)
+    assert r["unique_documents"] == len(docs_of({"q_gpt_refuse_a"}) | set(again))
+
+
 def test_yield_by_product_template_counts_a_document_once_across_scopes(small):
     rows = {(r["product"], r["template"]): r for r in small.dicts("SELECT * FROM v_yield_by_product_template")}
     groups = defaultdict(set)

@@ -34,13 +34,22 @@ FROM hits h JOIN _doc_incidents i USING (doc_id);
 
 -- v_query_yield: one row per query (product x template x scope, per source): what it found and
 -- what came of it. precision = incident_documents / annotated (stories judged, share incidents).
+-- hits holds one row per (plan, query, document), so a query used by one plan has as many
+-- unique documents as hits; only queries shared by several plans (or plan versions) need the
+-- costly distinct count (5M hits: 0.2 s instead of 2 s).
 CREATE OR REPLACE VIEW v_query_yield AS
-WITH h AS (
+WITH h0 AS (
     SELECT query_id, count(*) AS hits,
            count(*) FILTER (WHERE via = 'search') AS search_hits,
-           count(DISTINCT doc_id) AS unique_documents,
+           min(plan_id) <> max(plan_id) AS several_plans,
            min(fetched_at) AS first_hit_at, max(last_seen_at) AS last_seen_at
     FROM hits GROUP BY query_id
+), shared AS (
+    SELECT query_id, count(DISTINCT doc_id) AS unique_documents
+    FROM hits WHERE query_id IN (SELECT query_id FROM h0 WHERE several_plans) GROUP BY query_id
+), h AS (
+    SELECT h0.*, CASE WHEN several_plans THEN shared.unique_documents ELSE hits END AS unique_documents
+    FROM h0 LEFT JOIN shared USING (query_id)
 ), o AS (
     SELECT query_id,
            count(DISTINCT canonical_id) FILTER (WHERE is_candidate) AS candidates,

@@ -72,13 +72,20 @@ FROM queries q LEFT JOIN h USING (query_id) LEFT JOIN o USING (query_id)
 ORDER BY q.source, q.product, q.template, q.scope;
 
 -- v_yield_by_product_template: the same, one row per source x product x template (scopes
--- together; documents found by several of the queries count once).
+-- together; a document found by several of the queries counts once). Built on v_query_yield:
+-- where only one query of a group found anything, its counts are the group's; only groups
+-- where several queries found documents need a distinct count over their hits.
 CREATE OR REPLACE VIEW v_yield_by_product_template AS
-WITH k AS (
-    SELECT source, product, template, count(*) AS queries FROM queries GROUP BY ALL
-), h AS (
-    SELECT q.source, q.product, q.template, count(*) AS hits, count(DISTINCT h.doc_id) AS unique_documents
-    FROM hits h JOIN queries q USING (query_id) GROUP BY ALL
+WITH y AS (
+    SELECT source, product, template, count(*) AS queries, sum(hits) AS hits,
+           sum(unique_documents) AS unique_documents, count(*) FILTER (WHERE hits > 0) AS finding
+    FROM v_query_yield GROUP BY ALL
+), overlap AS (
+    SELECT q.source, q.product, q.template, count(DISTINCT h.doc_id) AS unique_documents
+    FROM hits h JOIN queries q USING (query_id)
+    JOIN (SELECT * FROM y WHERE finding > 1) g
+      ON g.source = q.source AND g.product IS NOT DISTINCT FROM q.product AND g.template = q.template
+    GROUP BY ALL
 ), o AS (
     SELECT q.source, q.product, q.template,
            count(DISTINCT o.canonical_id) FILTER (WHERE o.is_candidate) AS candidates,
@@ -87,15 +94,16 @@ WITH k AS (
            count(DISTINCT o.incident_id) AS incidents
     FROM _query_outcomes o JOIN queries q USING (query_id) GROUP BY ALL
 )
-SELECT k.source, k.product, k.template, k.queries,
-       coalesce(h.hits, 0) AS hits, coalesce(h.unique_documents, 0) AS unique_documents,
+SELECT y.source, y.product, y.template, y.queries, y.hits::BIGINT AS hits,
+       coalesce(overlap.unique_documents, y.unique_documents)::BIGINT AS unique_documents,
        coalesce(o.candidates, 0) AS candidates, coalesce(o.annotated, 0) AS annotated,
        coalesce(o.incident_documents, 0) AS incident_documents, coalesce(o.incidents, 0) AS incidents,
        CASE WHEN o.annotated > 0 THEN o.incident_documents / o.annotated END AS precision
-FROM k
-LEFT JOIN h ON h.source = k.source AND h.product IS NOT DISTINCT FROM k.product AND h.template = k.template
-LEFT JOIN o ON o.source = k.source AND o.product IS NOT DISTINCT FROM k.product AND o.template = k.template
-ORDER BY k.source, k.product, k.template;
+FROM y
+LEFT JOIN overlap ON overlap.source = y.source AND overlap.product IS NOT DISTINCT FROM y.product
+                 AND overlap.template = y.template
+LEFT JOIN o ON o.source = y.source AND o.product IS NOT DISTINCT FROM y.product AND o.template = y.template
+ORDER BY y.source, y.product, y.template;
 
 -- v_hits_by_month: per source and product, the documents the searches found by the month they
 -- were written (trends in what people post, before any triage).

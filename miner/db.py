@@ -102,7 +102,11 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(path), read_only=read_only)
+                con = duckdb.connect(str(path), read_only=read_only)
+                # no progress bar: DuckDB draws one on stdout for queries over 2 s, which would
+                # land in the middle of `miner report`'s or `miner sql --format csv`'s output
+                con.execute("SET enable_progress_bar = false")
+                return con
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise MinerError(f"{path}: cannot open the warehouse: {exc}") from None

@@ -13,7 +13,7 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any
 
-from miner.db import Warehouse, now_utc
+from miner.db import Warehouse, WarehouseError, now_utc
 
 
 @dataclass
@@ -86,8 +86,12 @@ def _thresholds(wh: Warehouse) -> list[dict]:
     out: list[dict] = []
 
     def add(relation: str, sql: str, columns: tuple[str, ...] = ()) -> None:
-        rows = read_if_present(wh, relation, sql, columns)
-        out.extend(rows or [])
+        # These tables belong to other stages and may change shape: a row that cannot be read
+        # says so in the appendix instead of stopping the whole report.
+        try:
+            out.extend(read_if_present(wh, relation, sql, columns) or [])
+        except WarehouseError as exc:
+            out.append({"what": relation, "value": "(not readable)", "detail": str(exc)[:200]})
 
     add("embedding_models",
         "SELECT 'embedding model' AS what, name || ' (' || package || ' ' || package_version || ')' AS value, "

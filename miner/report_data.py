@@ -8,7 +8,7 @@ not already give, so the report, the appendix and an analyst's SQL always agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import metadata
 from typing import Any
@@ -43,7 +43,6 @@ class ReportData:
     thresholds: list[dict]
     skipped_views: dict[str, str]
     decisions: list[dict] | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def read_if_present(wh: Warehouse, relation: str, sql: str, columns: tuple[str, ...] = (),

@@ -101,9 +101,31 @@ def build(wh: Warehouse, docs: int, hits: int, runs: int, incidents: int) -> Non
         ex(f"""INSERT INTO incident_documents
             SELECT 'inc_' || i, dn.doc_id FROM range({incidents}) t(i), range(2) k(j)
             JOIN dn ON dn.di = (i * 197 + j * 13) % {docs}""")
+    if wh.relation_exists("clean_texts") and wh.relation_exists("annotations"):
+        triage(wh, docs)
     ex("DROP TABLE qn")
     ex("DROP TABLE dn")
     wh.refresh_views(force=True)
+
+
+def triage(wh: Warehouse, docs: int) -> None:
+    """When the clean/dedup and triage tables exist (issues 5 and 6 merged): the state after
+    `miner process` and some annotation. Deleted documents have no text; one document in 20 is
+    a duplicate of its neighbour; one in 100 has a decision, a fifth of those "incident"."""
+    ex = wh.execute
+    ex("""INSERT INTO clean_texts (doc_id, content_hash, cleaner_version, state, text, text_hash, n_words, cleaned_at)
+        SELECT d.doc_id, d.content_hash, 'bench', CASE WHEN d.state = 'ok' THEN 'ok' ELSE d.state END, 'x',
+               d.content_hash, 1, TIMESTAMP '2024-02-01'
+        FROM documents d""")
+    ex("""INSERT INTO dup_members (doc_id, canonical_id, is_canonical, method, similarity, group_size, updated_at)
+        SELECT doc_id, canonical_id, doc_id = canonical_id, CASE WHEN doc_id = canonical_id THEN NULL ELSE 'near_text' END,
+               0.9, 2, TIMESTAMP '2024-02-01'
+        FROM (SELECT dn.doc_id, first_value(dn.doc_id) OVER (PARTITION BY dn.di // 2 ORDER BY dn.di) AS canonical_id
+              FROM dn WHERE (dn.di // 2) % 10 = 0)""")
+    ex("""INSERT INTO annotations (doc_id, annotator, decision, created_at)
+        SELECT doc_id, 'annotator_' || (di % 2), CASE WHEN di % 500 = 0 THEN 'incident' ELSE 'not' END,
+               TIMESTAMP '2024-02-02'
+        FROM dn WHERE di % 100 = 0""")
 
 
 def timed(fn, repeat: int) -> tuple[float, float]:

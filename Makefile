@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-extra.txt 2
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean report
 
 install: $(STAMP)
 
@@ -25,8 +25,11 @@ demo: $(STAMP)
 	@# The harvest's flow already ran every post-harvest stage; a second run has nothing to do.
 	$(BIN)/miner process
 
+report: $(STAMP)
+	$(BIN)/miner report --out report
+
 test: $(STAMP)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) data/ .pytest_cache
+	rm -rf $(VENV) data/ report/ export/ .pytest_cache

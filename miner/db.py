@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -43,6 +45,11 @@ def migrations_dir() -> Path:
 
 def views_dir() -> Path:
     return _resource_dir("warehouse") / "views"
+
+
+def saved_queries_dir() -> Path:
+    """Analysts' saved SQL (``warehouse/queries/*.sql``), runnable with ``miner sql --file``."""
+    return _resource_dir("warehouse") / "queries"
 
 
 def now_utc() -> datetime:
@@ -95,7 +102,11 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(path), read_only=read_only)
+                con = duckdb.connect(str(path), read_only=read_only)
+                # no progress bar: DuckDB draws one on stdout for queries over 2 s, which would
+                # land in the middle of `miner report`'s or `miner sql --format csv`'s output
+                con.execute("SET enable_progress_bar = false")
+                return con
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise MinerError(f"{path}: cannot open the warehouse: {exc}") from None
@@ -130,25 +141,73 @@ class Warehouse:
                     "INSERT INTO schema_version VALUES (?, ?, ?)", [version, path.stem, now_utc()]
                 )
             applied.append(path.stem)
-        self._refresh_views()
+        self.refresh_views()
         return applied
 
-    def _refresh_views(self) -> None:
+    def refresh_views(self, force: bool = False) -> None:
+        """Re-create every view when the view files (or the applied migrations) changed.
+
+        A view file may start with ``-- requires: name, table(col, col), ...``: the tables or
+        views (and columns) it reads that another stage creates. When one is missing, the file
+        is skipped and the reason recorded (``skipped_views()``), so a warehouse without that
+        stage still opens and every other view works. A file without such a header that fails
+        is a bug and raises. The applied migrations are part of the digest, so a skipped file
+        is retried as soon as a migration adds what it needs.
+        """
         files = sorted(views_dir().glob("*.sql"))
-        digest = hashlib.sha256(b"".join(f.name.encode() + f.read_bytes() for f in files)).hexdigest()
+        versions = self._con.execute("SELECT string_agg(name, ',' ORDER BY version) FROM schema_version").fetchone()
+        digest = hashlib.sha256(
+            b"".join(f.name.encode() + f.read_bytes() for f in files) + str(versions[0]).encode()
+        ).hexdigest()
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
         )
         # fetchall, not fetchone: DuckDB refuses register() while a result is left unfinished.
         rows = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchall()
-        if rows and rows[0][0] == digest:
+        if rows and rows[0][0] == digest and not force:
             return
+        skipped: dict[str, str] = {}
         with self.transaction():
             for f in files:
-                self._con.execute(f.read_text())
+                text = f.read_text()
+                missing = self._missing_requirements(view_requirements(text))
+                if missing:
+                    skipped[f.name] = "needs " + ", ".join(missing)
+                    continue
+                self._con.execute(text)
             self._con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('views_sha256', ?)", [digest]
+                "INSERT OR REPLACE INTO meta VALUES ('views_sha256', ?), ('views_skipped', ?)",
+                [digest, json.dumps(skipped)],
             )
+
+    def _missing_requirements(self, required: dict[str, list[str]]) -> list[str]:
+        """What of ``{relation: [columns]}`` this warehouse lacks, as readable phrases."""
+        missing = []
+        for name, cols in required.items():
+            have = {r[0] for r in self._con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()}
+            if not have:
+                missing.append(name)
+            elif absent := [c for c in cols if c not in have]:
+                missing.append(f"{name}({', '.join(absent)})")
+        return missing
+
+    def skipped_views(self) -> dict[str, str]:
+        """View files not applied in this warehouse, with what they need (see ``-- requires:``)."""
+        value = self.scalar("SELECT value FROM meta WHERE key = 'views_skipped'") if self.relation_exists("meta") else None
+        return json.loads(value) if value else {}
+
+    def relation_exists(self, name: str, columns: Sequence[str] = ()) -> bool:
+        """Whether a table or view (with these columns) exists: readers of other stages' output
+        ask before they query, and say "no data yet" instead of failing."""
+        have = set(self.column_names(name))
+        return bool(have) and all(c in have for c in columns)
+
+    def view_names(self, prefix: str = "v_") -> list[str]:
+        """The public views (``v_*``), sorted."""
+        return [r[0] for r in self.rows(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND starts_with(view_name, ?) "
+            "ORDER BY view_name", [prefix])]
 
     def schema_versions(self) -> list[tuple[int, str]]:
         return self.rows("SELECT version, name FROM schema_version ORDER BY version")
@@ -247,6 +306,19 @@ class Warehouse:
         finally:
             self._con.unregister(view)
         return tbl.num_rows
+
+
+_REQUIRES = re.compile(r"^--\s*requires:\s*(.+)$", re.MULTILINE | re.IGNORECASE)
+_RELATION = re.compile(r"(\w+)\s*(?:\(([^)]*)\))?")
+
+
+def view_requirements(sql_text: str) -> dict[str, list[str]]:
+    """Parse ``-- requires: a, b(col1, col2)`` header lines into ``{"a": [], "b": ["col1", "col2"]}``."""
+    out: dict[str, list[str]] = {}
+    for line in _REQUIRES.findall(sql_text):
+        for name, cols in _RELATION.findall(line):
+            out.setdefault(name, []).extend(c.strip() for c in cols.split(",") if c.strip())
+    return out
 
 
 def _to_arrow(rows: Iterable[Any]) -> pa.Table:

@@ -113,6 +113,85 @@ def create_incident(wh: Warehouse, doc_ids: list[str], *, by: str | None = None,
     return incident_id
 
 
+@dataclass
+class Accepted:
+    """What :func:`incidents_from_annotations` did: new incidents, and documents added to existing ones."""
+
+    created: dict[str, list[str]]  # incident id -> its documents
+    extended: dict[str, list[str]]  # existing incident id -> documents added
+
+
+# Annotation fields -> incident codebook fields. Scalars take the adjudicator's value, else the
+# most common among annotators; lists take the union.
+_FROM_ANNOTATION = {"product": "product", "context": "support_context", "form": "refusal_form",
+                    "refusal_type": "refusal_type", "phases": "phases", "outcome": "outcome",
+                    "first_hand": "first_hand"}
+
+
+def incidents_from_annotations(wh: Warehouse, *, by: str | None = None) -> Accepted:
+    """Turn documents the triage decided are incidents into incidents, once each.
+
+    One story, one incident: an accepted comment joins its accepted submission, and the other
+    live members of a document's duplicate group (reposts, crossposts) come along, so the
+    searchability check also covers them. A story that already has an incident gets the new
+    documents added instead. Codes come from the annotations; the annotator still writes the
+    narrative (exports refuse an incident without one)."""
+    rows = wh.dicts(
+        "WITH acc AS (SELECT doc_id FROM v_decisions WHERE decision = 'incident') "
+        "SELECT d.doc_id, g.canonical_id, "
+        "       CASE WHEN d.kind = 'comment' AND d.thread_id IN (SELECT doc_id FROM acc) THEN d.thread_id "
+        "            ELSE d.doc_id END AS story "
+        "FROM acc JOIN documents d USING (doc_id) JOIN v_document_groups g USING (doc_id) "
+        "WHERE d.state = 'ok' AND d.purged_at IS NULL ORDER BY d.created_at, d.doc_id")
+    if not rows:
+        return Accepted({}, {})
+    # story key: the canonical member of the story's first document's group
+    canon = {r["doc_id"]: r["canonical_id"] for r in rows}
+    stories: dict[str, list[str]] = {}
+    for r in rows:
+        stories.setdefault(canon.get(r["story"], r["story"]), []).append(r["doc_id"])
+    members = {k: [d for (d,) in wh.rows(
+        "SELECT g.doc_id FROM v_document_groups g JOIN documents d USING (doc_id) "
+        "WHERE g.canonical_id = ? AND d.state = 'ok' AND d.purged_at IS NULL ORDER BY d.created_at, g.doc_id", [k])]
+        for k in stories}
+    linked = dict(wh.rows("SELECT doc_id, min(l.incident_id) FROM incident_documents l "
+                          "JOIN incidents i USING (incident_id) WHERE i.status = 'open' GROUP BY doc_id"))
+    out = Accepted({}, {})
+    for key, docs in stories.items():
+        wanted = list(dict.fromkeys(docs + members[key]))
+        existing = next((linked[d] for d in wanted if d in linked), None)
+        new = [d for d in wanted if d not in linked]
+        if not new:
+            continue
+        if existing:
+            add_documents(wh, existing, new, by=by)
+            out.extended[existing] = new
+        else:
+            incident_id = create_incident(wh, new, by=by, codes=_codes_from_annotations(wh, docs))
+            out.created[incident_id] = new
+        linked.update({d: existing or incident_id for d in new})
+    return out
+
+
+def _codes_from_annotations(wh: Warehouse, doc_ids: list[str]) -> dict[str, Any]:
+    cols = ", ".join(_FROM_ANNOTATION)
+    rows = wh.dicts(f"SELECT role, {cols} FROM v_annotations_current "
+                    "WHERE decision = 'incident' AND doc_id IN (SELECT unnest(?)) "
+                    "ORDER BY role = 'adjudicator' DESC, created_at DESC", [doc_ids])
+    codes: dict[str, Any] = {}
+    for field, code in _FROM_ANNOTATION.items():
+        values = [r[field] for r in rows if r[field] not in (None, [])]
+        if not values:
+            continue
+        if code in LIST_CODES:
+            codes[code] = list(dict.fromkeys(v for vs in values for v in vs))
+        elif rows[0]["role"] == "adjudicator" and rows[0][field] is not None:
+            codes[code] = rows[0][field]
+        else:
+            codes[code] = max(dict.fromkeys(values), key=values.count)  # most common; ties: most recent
+    return codes
+
+
 def add_documents(wh: Warehouse, incident_id: str, doc_ids: list[str], *, by: str | None = None) -> None:
     """Link more documents; the draft is rebuilt with the same pseudonyms."""
     _require_incident(wh, incident_id)

@@ -112,3 +112,37 @@ def test_a_document_deleted_at_the_source_leaves_the_draft_and_the_pseudonym_map
     assert "read this and cried" not in draft and "hotline" in draft
     assert wh.scalar("SELECT count(*) FROM pseudonym_maps WHERE original LIKE '%odile%'") == 0
     assert wh.scalar("SELECT n_documents FROM v_incidents") == 2  # provenance keeps the count
+
+
+def test_accepted_annotations_become_one_incident_per_story_once(docs):
+    """The post, an accepted comment retelling it and the post's repost are one incident, coded
+    from the annotations; a rejected post makes none; running it again creates nothing."""
+    from miner.annotate import Label, label
+    from miner.db import now_utc
+
+    wh = docs
+    put_documents(wh, {"reddit:t3_s3": STORY + " (reposting from another sub)"})
+    wh.execute("UPDATE documents SET thread_id = 'reddit:t3_s1' WHERE doc_id = 'reddit:t1_c1'")
+    wh.insert("dup_members", [dict(doc_id=d, canonical_id="reddit:t3_s1", is_canonical=d == "reddit:t3_s1",
+                                   method=None if d == "reddit:t3_s1" else "near_text", similarity=0.9,
+                                   group_size=2, updated_at=now_utc()) for d in ("reddit:t3_s1", "reddit:t3_s3")])
+    label(wh, "reddit:t3_s1", "ann1", Label("incident", product="ChatGPT", context="crisis",
+                                            form=("resource_referral",)))
+    label(wh, "reddit:t3_s1", "ann2", Label("incident", product="ChatGPT", form=("hard_refusal",)))
+    label(wh, "reddit:t1_c1", "ann1", Label("incident", product="ChatGPT"))
+    label(wh, "reddit:t3_s2", "ann1", Label("not", reason="no_refusal"))
+
+    first = incidents.incidents_from_annotations(wh, by="ann1")
+    assert [sorted(v) for v in first.created.values()] == [["reddit:t1_c1", "reddit:t3_s1", "reddit:t3_s3"]]
+    (inc,) = first.created
+    got = incidents.get_incident(wh, inc)
+    assert got["product"] == "ChatGPT" and got["support_context"] == "crisis"
+    assert sorted(got["refusal_form"]) == ["hard_refusal", "resource_referral"]
+    assert "hotline" in got["draft"] and not got["narrative"]  # the annotator still writes the narrative
+
+    again = incidents.incidents_from_annotations(wh)
+    assert again.created == {} and again.extended == {}
+
+    label(wh, "reddit:t3_s2", "ann1", Label("incident", product="Replika", context="companionship"))
+    third = incidents.incidents_from_annotations(wh)
+    assert list(third.created.values()) == [["reddit:t3_s2"]] and inc not in third.created

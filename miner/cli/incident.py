@@ -48,6 +48,22 @@ def create(doc_ids: tuple[str, ...], by: str | None, warehouse: Path | None) -> 
         click.echo(incidents.create_incident(wh, list(doc_ids), by=by))
 
 
+@incident.command("from-annotations")
+@BY
+@warehouse_option
+def from_annotations(by: str | None, warehouse: Path | None) -> None:
+    """Create incidents from documents the triage decided are incidents (once each; a story's
+    comments and reposts join it). Then write each one's narrative (`miner incident narrative`)."""
+    with _open(warehouse) as wh:
+        res = incidents.incidents_from_annotations(wh, by=by)
+    for incident_id, docs in res.created.items():
+        click.echo(f"{incident_id}: new, {len(docs)} document{'s' if len(docs) != 1 else ''}")
+    for incident_id, docs in res.extended.items():
+        click.echo(f"{incident_id}: {len(docs)} more document{'s' if len(docs) != 1 else ''}")
+    if not res.created and not res.extended:
+        click.echo("nothing new: every accepted document already belongs to an incident")
+
+
 @incident.command("add")
 @click.argument("incident_id")
 @click.argument("doc_ids", nargs=-1, required=True)

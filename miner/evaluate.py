@@ -265,26 +265,17 @@ def load_labels(path: str | Path) -> Labels:
 
 
 def annotation_labels(wh) -> Labels:
-    """Labels from triage: each annotator's latest decision per document; the majority of
-    incident/not decides (a tie, or only "unsure", is unsure)."""
-    exists = wh.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'annotations'")
-    if not exists:
-        raise MinerError("the warehouse has no annotations table yet (triage creates it); use --labels FILE")
-    rows = wh.rows("""
-        SELECT doc_id, decision FROM (
-            SELECT doc_id, decision,
-                   row_number() OVER (PARTITION BY doc_id, annotator ORDER BY created_at DESC) AS nth
-            FROM annotations) WHERE nth = 1""")
-    votes: dict[str, list[str]] = {}
-    for doc_id, decision in rows:
-        votes.setdefault(doc_id, []).append(decision)
-    decisions = {}
-    for doc_id, vs in votes.items():
-        yes, no = vs.count("incident"), vs.count("not")
-        decisions[doc_id] = "incident" if yes > no else "not" if no > yes else "unsure"
+    """Labels from triage (``v_decisions``): the adjudicated decision, else the annotators'
+    agreed one; a disputed item or "unsure" is unsure. Undone cluster labels do not count.
+    Documents already linked to incidents carry the incident id, so recall counts stories."""
+    rows = wh.rows("SELECT doc_id, coalesce(decision, 'unsure') FROM v_decisions")
+    decisions = dict(rows)
     if not decisions:
-        raise MinerError("the annotations table is empty: nothing to evaluate against")
-    return Labels(decisions, {}, "annotations")
+        raise MinerError("the warehouse has no triage decisions yet (miner triage label); use --labels FILE")
+    incident_of = dict(wh.rows(
+        "SELECT l.doc_id, min(coalesce(i.merged_into, i.incident_id)) FROM incident_documents l "
+        "JOIN incidents i USING (incident_id) GROUP BY l.doc_id"))
+    return Labels(decisions, {d: i for d, i in incident_of.items() if d in decisions}, "annotations")
 
 
 # -- matching -------------------------------------------------------------------------------

@@ -159,16 +159,24 @@ def test_labels_files_csv_and_jsonl_with_errors_naming_the_line(tmp_path):
         load_labels(tmp_path / "j.jsonl")
 
 
-def test_annotations_latest_decision_per_annotator_and_a_clear_error_without_the_table(wh):
-    with pytest.raises(MinerError, match="no annotations table"):
+def test_annotations_give_the_triage_decision_and_a_clear_error_without_any(wh):
+    from miner.annotate import Label, adjudicate, label
+    from tests.helpers import put_documents
+
+    with pytest.raises(MinerError, match="no triage decisions yet"):
         annotation_labels(wh)
-    wh.execute("CREATE TABLE annotations (doc_id VARCHAR, annotator VARCHAR, decision VARCHAR, created_at TIMESTAMP)")
-    wh.execute("""INSERT INTO annotations VALUES
-        ('d1', 'ann1', 'not', '2026-01-01'), ('d1', 'ann1', 'incident', '2026-01-02'),  -- changed their mind
-        ('d1', 'ann2', 'incident', '2026-01-01'),
-        ('d2', 'ann1', 'incident', '2026-01-01'), ('d2', 'ann2', 'not', '2026-01-01'),   -- a tie
-        ('d3', 'ann1', 'unsure', '2026-01-01'), ('d4', 'ann2', 'not', '2026-01-03')""")
-    assert annotation_labels(wh).decisions == {"d1": "incident", "d2": "unsure", "d3": "unsure", "d4": "not"}
+    put_documents(wh, {f"reddit:t3_d{i}": f"text {i}" for i in range(1, 5)})
+    label(wh, "reddit:t3_d1", "ann1", Label("not", reason="no_refusal"))
+    label(wh, "reddit:t3_d1", "ann1", Label("incident"))  # changed their mind: the latest counts
+    label(wh, "reddit:t3_d1", "ann2", Label("incident"))
+    label(wh, "reddit:t3_d2", "ann1", Label("incident"))
+    label(wh, "reddit:t3_d2", "ann2", Label("not", reason="no_refusal"))  # disputed
+    label(wh, "reddit:t3_d3", "ann1", Label("unsure"))
+    label(wh, "reddit:t3_d4", "ann2", Label("not", reason="human_refusal"))
+    assert annotation_labels(wh).decisions == {"reddit:t3_d1": "incident", "reddit:t3_d2": "unsure",
+                                               "reddit:t3_d3": "unsure", "reddit:t3_d4": "not"}
+    adjudicate(wh, "reddit:t3_d2", "lead", Label("incident"))
+    assert annotation_labels(wh).decisions["reddit:t3_d2"] == "incident"
 
 
 def test_evaluate_predicts_exactly_what_a_harvest_of_the_replay_server_finds(tmp_path, wh, endpoints):
@@ -232,7 +240,7 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, wh_path, wh):
         (["plan", "evaluate", str(plan.path), "--corpus", "replay"], "give --labels FILE or --from-annotations"),
         (["plan", "evaluate", str(plan.path), "--labels", str(labels), "--from-annotations"], "one of them"),
         (["plan", "evaluate", str(plan.path), "--from-annotations", "--warehouse", str(wh_path)],
-         "no annotations table"),
+         "no triage decisions yet"),
         (["plan", "evaluate", str(plan.path), "--labels", str(tmp_path / "none.csv"), "--corpus", "replay"],
          "cannot read labels"),
         (["plan", "suggest", str(plan.path), "--labels", str(labels), "--corpus", "replay", "--out", str(plan.path)],

@@ -408,10 +408,12 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
             if out.status == "stale":
                 flash(s, out.message, "warn")
                 return incident_page(request, form, text=text, status=409)
+        level = "ok" if out.status == "saved" else "warn"
         if out.status == "saved":
             result = checks.check(st().wh, incident_id)  # recorded: the list and exports see the new state
             out.message += " Checks: " + ("passed." if result.passed else f"{len(result.problems)} problem(s).")
-        flash(s, out.message, "ok" if out.status == "saved" else "warn")
+            level = "ok" if result.passed else "warn"
+        flash(s, out.message, level)
         return go(f"/incidents/{quote(incident_id)}")
 
     routes = [

@@ -282,6 +282,62 @@ def submit_undo(wh: Warehouse, annotator: str, batch_id: str, *, key: str) -> Ou
                    cluster_id=r["cluster_id"], batch_id=batch_id, written=n)
 
 
+# -- incidents ------------------------------------------------------------------------------------
+def narrative_version(narrative: str | None) -> str:
+    """What the incident form remembers about the narrative it showed (see :func:`submit_narrative`)."""
+    return hashlib.sha1((narrative or "").encode()).hexdigest()[:16]
+
+
+def submit_narrative(wh: Warehouse, annotator: str, incident_id: str, text: str, *, key: str, seen: str) -> Outcome:
+    """Save a rewritten narrative once (anonymized on the way in, as ``miner incident narrative``).
+    Refused as stale when someone changed the narrative since the page was drawn, so two
+    annotators never silently overwrite each other's rewrite."""
+    from miner import incidents
+
+    prior = _duplicate(wh, key)
+    if prior:
+        return Outcome("duplicate", "Already saved: that was a second submit of the same page, nothing was written "
+                       "again.", doc_id=prior["doc_id"])
+    current = incidents.get_incident(wh, incident_id)
+    if current["status"] != "open":
+        raise MinerError(f"{incident_id}: merged into {current['merged_into']}; edit that one")
+    if narrative_version(current["narrative"]) != seen:
+        return Outcome("stale", "Not saved: someone changed this narrative since your page was drawn. Your text "
+                       "is still in the box; compare it with the stored narrative below and save again.",
+                       doc_id=incident_id)
+    incidents.set_narrative(wh, incident_id, text)  # its own transaction (they do not nest); a crash
+    _record(wh, key, annotator, "narrative", doc_id=incident_id)  # between the two makes a resubmit "stale"
+    return Outcome("saved", "Narrative saved (anonymized on the way in) and checked.", doc_id=incident_id, written=1)
+
+
+def submit_review_flags(wh: Warehouse, annotator: str, incident_id: str, *, key: str) -> Outcome:
+    """Mark the narrative's current quasi-identifier flags as reviewed by ``annotator``, once."""
+    from miner import checks
+
+    if _duplicate(wh, key):
+        return Outcome("duplicate", "Already done: that was a second submit, nothing was written again.",
+                       doc_id=incident_id)
+    with wh.transaction():
+        done = checks.review_flags(wh, incident_id, by=annotator)
+        _record(wh, key, annotator, "review_flags", doc_id=incident_id)
+    return Outcome("saved", f"{len(done)} flag(s) marked reviewed.", doc_id=incident_id, written=len(done))
+
+
+def submit_incidents_from_annotations(wh: Warehouse, annotator: str, *, key: str) -> Outcome:
+    """Turn accepted items into incidents (:func:`miner.incidents.incidents_from_annotations`), once per form."""
+    from miner import incidents
+
+    if _duplicate(wh, key):
+        return Outcome("duplicate", "Already done: that was a second submit, nothing was written again.")
+    res = incidents.incidents_from_annotations(wh, by=annotator)
+    _record(wh, key, annotator, "incidents_from_annotations")
+    if not res.created and not res.extended:
+        return Outcome("saved", "Nothing new: every accepted item already belongs to an incident.")
+    grown = f"; {len(res.extended)} existing incident(s) got more documents" if res.extended else ""
+    return Outcome("saved", f"{len(res.created)} new incident(s){grown}. Write each one's narrative.",
+                   written=len(res.created) + len(res.extended))
+
+
 # -- clusters and progress -----------------------------------------------------------------------
 def cluster_list(wh: Warehouse) -> list[dict]:
     return wh.dicts("SELECT v.cluster_id, count(m.doc_id) AS size, v.keywords, v.exemplars, v.is_new, v.n_decided, "

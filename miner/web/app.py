@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from miner import annotators as people
-from miner import codebook
+from miner import checks, codebook, incidents
 from miner.annotate import Label
 from miner.annotators import AuthError, Session
 from miner.care import CATEGORIES, warning
@@ -362,6 +362,60 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         s = who(request)
         return render(request, "codebook.html", {}, s)
 
+    # -- incidents: codes, draft, narrative and the privacy checks ---------------------------------
+    def incident_list(request, form):
+        s = who(request)
+        rows = st().wh.dicts("SELECT incident_id, product, n_documents, checks, check_current, "
+                             "narrative IS NOT NULL AS has_narrative FROM v_incidents")
+        return render(request, "incidents.html", {"incidents": rows, "key": worklist.form_key()}, s)
+
+    def incidents_from_annotations(request, form):
+        s = who(request)
+        out = worklist.submit_incidents_from_annotations(st().wh, s.annotator.name, key=form.get("key", ""))
+        flash(s, out.message, "ok" if out.status == "saved" else "warn")
+        return go("/incidents")
+
+    def incident_page(request, form, *, text: str | None = None, status: int = 200) -> Response:
+        """The incident with its checks run on the stored narrative (recorded only when saving);
+        ``text`` refills the textarea when a save was refused."""
+        s = who(request)
+        inc = incidents.get_incident(st().wh, request.path_params["incident_id"])
+        if inc["status"] != "open":
+            raise MinerError(f"{inc['incident_id']}: merged into {inc['merged_into']}; edit that one")
+        result = checks.check(st().wh, inc["incident_id"], record=False)
+        narrative = inc["narrative"] or ""
+        spans = [Span(p.check, p.detail, i, i + len(p.span)) for p in result.problems if p.span
+                 for i in _occurrences(narrative, p.span)]
+        codes = {k: inc[k] for k in incidents.CODES if inc.get(k) not in (None, [])}
+        return render(request, "incident.html", {
+            "inc": inc, "codes": codes, "result": result, "narrative_html": highlight(narrative, spans),
+            "text": narrative if text is None else text, "seen": worklist.narrative_version(inc["narrative"]),
+            "key": worklist.form_key(), "unreviewed": [f for f in result.flags if not f["reviewed"]],
+        }, s, status=status)
+
+    def incident_show(request, form):
+        return incident_page(request, form)
+
+    def incident_save(request, form):
+        s = who(request)
+        incident_id = request.path_params["incident_id"]
+        text = form.get("narrative") or ""
+        if form.get("action") == "review":
+            out = worklist.submit_review_flags(st().wh, s.annotator.name, incident_id, key=form.get("key", ""))
+        else:
+            out = worklist.submit_narrative(st().wh, s.annotator.name, incident_id, text, key=form.get("key", ""),
+                                            seen=form.get("seen", ""))
+            if out.status == "stale":
+                flash(s, out.message, "warn")
+                return incident_page(request, form, text=text, status=409)
+        level = "ok" if out.status == "saved" else "warn"
+        if out.status == "saved":
+            result = checks.check(st().wh, incident_id)  # recorded: the list and exports see the new state
+            out.message += " Checks: " + ("passed." if result.passed else f"{len(result.problems)} problem(s).")
+            level = "ok" if result.passed else "warn"
+        flash(s, out.message, level)
+        return go(f"/incidents/{quote(incident_id)}")
+
     routes = [
         Route("/", page(home)),
         Route("/login", page(login_page), methods=["GET"]),
@@ -379,10 +433,23 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         Route("/settings", page(save_settings), methods=["POST"]),
         Route("/break", page(take_break), methods=["POST"]),
         Route("/codebook", page(codebook_page)),
+        Route("/incidents", page(incident_list), methods=["GET"]),
+        Route("/incidents", page(incidents_from_annotations), methods=["POST"]),
+        Route("/incidents/{incident_id}", page(incident_show), methods=["GET"]),
+        Route("/incidents/{incident_id}", page(incident_save), methods=["POST"]),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    """Start offsets of every occurrence of ``part`` in ``text`` (checks name spans by their text)."""
+    out, i = [], text.find(part)
+    while part and i >= 0:
+        out.append(i)
+        i = text.find(part, i + len(part))
+    return out
 
 
 def _same_origin(request: Request) -> bool:

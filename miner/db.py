@@ -93,7 +93,33 @@ class Warehouse:
         wh = cls(con, path, read_only)
         if migrate and not read_only:
             wh.migrate()
+        elif migrate and not wh.is_current():
+            # An older warehouse opened by a newer miner: bring schema and views up to date
+            # first, so `miner sql` and `miner report` see every view. Skipped (read-only as it
+            # is) when another process holds the write lock; the next writer catches up.
+            wh.close()
+            try:
+                cls(duckdb.connect(str(path)), path, False).migrate_and_close()
+            except duckdb.IOException:
+                pass
+            wh = cls(cls._connect_with_retry(path, True), path, True)
         return wh
+
+    def migrate_and_close(self) -> None:
+        try:
+            self.migrate()
+        finally:
+            self.close()
+
+    def is_current(self) -> bool:
+        """Are every migration and the current view files applied?"""
+        if not self.relation_exists("schema_version") or not self.relation_exists("meta"):
+            return False
+        done = {v for (v,) in self._con.execute("SELECT version FROM schema_version").fetchall()}
+        if any(int(f.name.split("_", 1)[0]) not in done for f in migrations_dir().glob("*.sql")):
+            return False
+        rows = self._con.execute("SELECT value FROM meta WHERE key = 'views_sha256'").fetchall()
+        return bool(rows) and rows[0][0] == self._views_digest()
 
     @classmethod
     def _connect_with_retry(cls, path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -155,10 +181,7 @@ class Warehouse:
         is retried as soon as a migration adds what it needs.
         """
         files = sorted(views_dir().glob("*.sql"))
-        versions = self._con.execute("SELECT string_agg(name, ',' ORDER BY version) FROM schema_version").fetchone()
-        digest = hashlib.sha256(
-            b"".join(f.name.encode() + f.read_bytes() for f in files) + str(versions[0]).encode()
-        ).hexdigest()
+        digest = self._views_digest()
         self._con.execute(
             "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
         )
@@ -179,6 +202,13 @@ class Warehouse:
                 "INSERT OR REPLACE INTO meta VALUES ('views_sha256', ?), ('views_skipped', ?)",
                 [digest, json.dumps(skipped)],
             )
+
+    def _views_digest(self) -> str:
+        files = sorted(views_dir().glob("*.sql"))
+        versions = self._con.execute("SELECT string_agg(name, ',' ORDER BY version) FROM schema_version").fetchone()
+        return hashlib.sha256(
+            b"".join(f.name.encode() + f.read_bytes() for f in files) + str(versions[0]).encode()
+        ).hexdigest()
 
     def _missing_requirements(self, required: dict[str, list[str]]) -> list[str]:
         """What of ``{relation: [columns]}`` this warehouse lacks, as readable phrases."""

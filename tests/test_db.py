@@ -78,3 +78,14 @@ def test_warehouse_location_flag_then_env_then_default(tmp_path, monkeypatch):
 def test_sql_on_a_missing_warehouse_says_so(tmp_path):
     res = miner("sql", "SELECT 1", "--warehouse", str(tmp_path / "nope.duckdb"))
     assert res.returncode == 2 and "no warehouse here" in res.stderr
+
+
+def test_an_older_warehouse_opened_read_only_is_brought_up_to_date_first(wh_path):
+    """An analyst's `miner sql` / `miner report` on a warehouse written by an older version
+    sees today's views (not "no data yet")."""
+    with Warehouse.open(wh_path) as wh:
+        wh.execute("DROP VIEW v_query_yield")
+        wh.execute("UPDATE meta SET value = 'older' WHERE key = 'views_sha256'")
+        assert not wh.is_current()
+    with Warehouse.open(wh_path, read_only=True) as wh:
+        assert wh.read_only and wh.is_current() and wh.relation_exists("v_query_yield")

@@ -16,20 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from miner.annotate import OUTCOMES, PHASES, REFUSAL_TYPES
 from miner.anonymize import Pseudonyms, anonymize
 from miner.db import Warehouse, now_utc
 from miner.errors import MinerError
+from miner.evidence import CONTEXTS, FORMS
 
-# Codebook vocabularies (DESIGN.md section 5). Lists are multi-valued.
+# Codebook fields of an incident (DESIGN.md section 5); the vocabularies are the triage's, so
+# what an annotator records carries over unchanged. Lists are multi-valued.
 CODES: dict[str, tuple[str, ...] | None] = {
     "product": None,  # free text, canonical names (ChatGPT, Claude, Gemini, Character.AI, ...)
-    "support_context": ("psychotherapy", "companionship", "coaching", "interpersonal_advice", "crisis"),
-    "refusal_form": ("hard_refusal", "soft_redirect", "resource_referral", "content_flag", "persona_change",
-                     "stopped_responding"),
-    "refusal_type": ("policy", "capability", "scope", "over_refusal"),
+    "support_context": CONTEXTS,
+    "refusal_form": FORMS,
+    "refusal_type": REFUSAL_TYPES,
     "failure_modes": ("leakage", "inconsistency", "sycophantic_capitulation"),
-    "phases": ("expectation", "triggering", "framing", "resource_referral", "post_refusal_outcome"),
-    "outcome": ("acceptance", "switching", "abandonment", "distress"),
+    "phases": PHASES,
+    "outcome": OUTCOMES,
     "first_hand": None,
     "sensitive": ("suicide", "self_harm", "abuse", "eating_disorder"),
     "notes": None,

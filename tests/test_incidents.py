@@ -127,7 +127,7 @@ def test_accepted_annotations_become_one_incident_per_story_once(docs):
                                    method=None if d == "reddit:t3_s1" else "near_text", similarity=0.9,
                                    group_size=2, updated_at=now_utc()) for d in ("reddit:t3_s1", "reddit:t3_s3")])
     label(wh, "reddit:t3_s1", "ann1", Label("incident", product="ChatGPT", context="crisis",
-                                            form=("resource_referral",)))
+                                            form=("resource_referral",), phases=("message_framing",)))
     label(wh, "reddit:t3_s1", "ann2", Label("incident", product="ChatGPT", form=("hard_refusal",)))
     label(wh, "reddit:t1_c1", "ann1", Label("incident", product="ChatGPT"))
     label(wh, "reddit:t3_s2", "ann1", Label("not", reason="no_refusal"))
@@ -138,6 +138,7 @@ def test_accepted_annotations_become_one_incident_per_story_once(docs):
     got = incidents.get_incident(wh, inc)
     assert got["product"] == "ChatGPT" and got["support_context"] == "crisis"
     assert sorted(got["refusal_form"]) == ["hard_refusal", "resource_referral"]
+    assert got["phases"] == ["message_framing"]  # the triage codebook carries over unchanged
     assert "hotline" in got["draft"] and not got["narrative"]  # the annotator still writes the narrative
 
     again = incidents.incidents_from_annotations(wh)

@@ -13,7 +13,7 @@ CREATE TABLE incidents (
     refusal_form    VARCHAR[],                -- hard_refusal | soft_redirect | resource_referral | content_flag | persona_change | stopped_responding
     refusal_type    VARCHAR,                  -- policy | capability | scope | over_refusal
     failure_modes   VARCHAR[],                -- leakage | inconsistency | sycophantic_capitulation
-    phases          VARCHAR[],                -- expectation | triggering | framing | resource_referral | post_refusal_outcome
+    phases          VARCHAR[],                -- expectation_formation | triggering | message_framing | resource_referral | post_refusal_outcome
     outcome         VARCHAR,                  -- acceptance | switching | abandonment | distress
     first_hand      BOOLEAN,
     sensitive       VARCHAR[],                -- suicide | self_harm | abuse | eating_disorder

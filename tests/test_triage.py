@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from miner import care
 from miner.annotate import Label, adjudicate, cohen_kappa, krippendorff_alpha, label, label_cluster, label_many, \
     undo_batch
 from miner.cli import main as cli
@@ -219,7 +220,11 @@ def test_cli_next_label_cluster_stats(whp):
     with Warehouse.open(whp, read_only=True) as wh:
         head = queue_ids(wh)[0]
         cid = wh.scalar("SELECT cluster_id FROM clusters WHERE size >= 3 ORDER BY cluster_id LIMIT 1")
+        head_text = wh.scalar("SELECT concat_ws(chr(10), title, text) FROM v_canonical_documents WHERE doc_id = ?",
+                              [head])
     assert head in out.output and "refusal" in out.output
+    # the same content warning the web app shows, before the text, when the item needs one
+    assert ("Content warning:" in out.output) == bool(care.categories(head_text))
     out = run(cli, ["triage", "label", head, "--decision", "incident", "--product", "ChatGPT", "--form",
                     "resource_referral", "--context", "crisis", "--annotator", "ann", *w])
     assert out.exit_code == 0, out.output

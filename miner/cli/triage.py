@@ -11,6 +11,7 @@ from rich.text import Text
 
 from miner.annotate import DECISIONS, PHASES, REASONS, Label, adjudicate, batches, label, label_cluster, \
     sample_overlap, undo_batch
+from miner import care
 from miner.cli import main
 from miner.cli.common import FORMAT, console, print_rows, warehouse_option, warehouse_path
 from miner.db import Warehouse
@@ -95,8 +96,9 @@ def next_cmd(annotator, all_documents, warehouse) -> None:
     cluster = (f"cluster {item.cluster_id}{' (new)' if item.cluster_is_new else ''}: {', '.join(item.cluster_keywords)}"
                if item.cluster_id else "cluster: none (outlier lane)")
     where = f"{item.source} {item.kind}" + (f" in {item.community}" if item.community else "")
-    if any(s.kind == "context" and s.label == "crisis" for s in item.spans):
-        console.print("[yellow]Content note: this item mentions suicide, self-harm or a crisis.[/yellow]")
+    cats = care.categories(f"{item.title or ''}\n{item.text}")  # the web app's warnings, same words
+    if cats:
+        console.print(f"[yellow]{care.warning(cats)}[/yellow]")
     console.print(Panel(text, title=head, subtitle=f"{where} | {cluster}"))
     found: dict[str, set[str]] = {}
     for s in item.spans:

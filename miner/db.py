@@ -57,6 +57,9 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+STORAGE_VERSION = "v1.5.0"
+
+
 class WarehouseError(MinerError):
     """A query failed; the message is DuckDB's own, folded onto one line."""
 
@@ -128,7 +131,10 @@ class Warehouse:
         delay = 0.05
         while True:
             try:
-                con = duckdb.connect(str(path), read_only=read_only)
+                # A new file is written in a format the DuckDB shell of the previous release
+                # still reads (the PyPI duckdb-cli lags the Python package by a release).
+                config = {} if read_only or path.exists() else {"storage_compatibility_version": STORAGE_VERSION}
+                con = duckdb.connect(str(path), read_only=read_only, config=config)
                 # no progress bar: DuckDB draws one on stdout for queries over 2 s, which would
                 # land in the middle of `miner report`'s or `miner sql --format csv`'s output
                 con.execute("SET enable_progress_bar = false")

@@ -32,6 +32,22 @@ def test_the_file_opens_in_plain_duckdb_with_views(wh_path):
     con.close()
 
 
+def test_the_duckdb_shell_reads_the_warehouse_and_every_view(wh, wh_path):
+    """The `duckdb` command (PyPI duckdb-cli, a release behind the Python package) opens it."""
+    from pathlib import Path
+
+    from tests.helpers import add_documents, doc
+
+    add_documents(wh, doc("reddit:t3_a", "A title", "A body"))
+    views = wh.view_names()
+    wh.close()
+    shell = Path(sys.executable).parent / "duckdb"
+    sql = "; ".join(f"SELECT count(*) FROM {v}" for v in views) + "; SELECT count(*) AS docs FROM documents"
+    out = subprocess.run([str(shell), "-readonly", "-csv", str(wh_path), "-c", sql], capture_output=True, text=True)
+    assert out.returncode == 0 and "Error" not in out.stderr, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "1"
+
+
 def test_a_failed_write_leaves_nothing_behind(wh):
     with pytest.raises(RuntimeError):
         with wh.transaction():

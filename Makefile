@@ -22,8 +22,6 @@ $(STAMP):
 
 demo: $(STAMP)
 	$(BIN)/miner harvest queries/paper.toml --replay
-	@# The harvest's flow already ran every post-harvest stage; a second run has nothing to do.
-	$(BIN)/miner process
 
 report: $(STAMP)
 	$(BIN)/miner report --out report

@@ -74,7 +74,8 @@ def limit_pending(path: Path, limit: int | None) -> list[tuple[str, str]]:
             rng = np.random.default_rng(3)
             keep = set(rng.choice(len(todo), size=limit, replace=False).tolist())
             skip = [h for i, (h, _) in enumerate(todo) if i not in keep]
-            wh.execute("INSERT INTO embeddings SELECT ?, unnest(?), list_resize([0.0], 384, 0.0)::FLOAT[384], "
+            # placeholder unit vectors (not zeros: later stages compare directions)
+            wh.execute("INSERT INTO embeddings SELECT ?, unnest(?), list_resize([1.0], 384, 0.0)::FLOAT[384], "
                        "0, 0, now()", [info.model_id, skip])
             todo = pending_texts(wh, info.model_id)
     return todo

@@ -121,6 +121,8 @@ def cluster_candidates(wh: Warehouse, options: ClusterOptions = ClusterOptions()
         "SELECT v.doc_id, v.vector FROM v_document_vectors v JOIN v_canonical_documents c USING (doc_id) "
         "JOIN documents d USING (doc_id) WHERE v.model_id = ? AND c.state = 'ok' AND d.state = 'ok' "
         "ORDER BY v.doc_id", [model_id])
+    # A zero vector has no direction (cosine is undefined): such an item joins no cluster.
+    items = [(d, v) for d, v in items if any(v)]
     ids = [d for d, _ in items]
     vecs = np.array([v for _, v in items], dtype=np.float32).reshape(len(ids), -1)
     pos = {d: i for i, d in enumerate(ids)}

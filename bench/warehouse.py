@@ -91,15 +91,14 @@ def build(wh: Warehouse, docs: int, hits: int, runs: int, incidents: int) -> Non
         JOIN qn ON qn.qi = i % {n_queries}
         JOIN dn ON dn.di = (i // {n_queries} + 3331 * (i % {n_queries})) % {docs}""")
     if incidents:
-        ex("CREATE TABLE IF NOT EXISTS incidents (incident_id VARCHAR PRIMARY KEY, product VARCHAR, "
-           "context VARCHAR, form VARCHAR[])")
-        ex("CREATE TABLE IF NOT EXISTS incident_documents (incident_id VARCHAR, doc_id VARCHAR)")
-        ex(f"""INSERT INTO incidents (incident_id, product, context, form)
-            SELECT 'inc_' || i, {sql_list(PRODUCTS)}[1 + i % {len(PRODUCTS)}], {sql_list(CONTEXTS)}[1 + i % {len(CONTEXTS)}],
-                   list_slice({sql_list(FORMS)}, 1 + i % {len(FORMS)}, 1 + i % {len(FORMS)} + i % 2)
+        ex(f"""INSERT INTO incidents (incident_id, status, product, support_context, refusal_form, created_at, updated_at)
+            SELECT 'inc_' || i, 'open', {sql_list(PRODUCTS)}[1 + i % {len(PRODUCTS)}],
+                   {sql_list(CONTEXTS)}[1 + i % {len(CONTEXTS)}],
+                   list_slice({sql_list(FORMS)}, 1 + i % {len(FORMS)}, 1 + i % {len(FORMS)} + i % 2),
+                   TIMESTAMP '2024-02-01', TIMESTAMP '2024-02-01'
             FROM range({incidents}) t(i)""")
-        ex(f"""INSERT INTO incident_documents
-            SELECT 'inc_' || i, dn.doc_id FROM range({incidents}) t(i), range(2) k(j)
+        ex(f"""INSERT INTO incident_documents (incident_id, doc_id, added_at)
+            SELECT DISTINCT 'inc_' || i, dn.doc_id, TIMESTAMP '2024-02-01' FROM range({incidents}) t(i), range(2) k(j)
             JOIN dn ON dn.di = (i * 197 + j * 13) % {docs}""")
     if wh.relation_exists("clean_texts") and wh.relation_exists("annotations"):
         triage(wh, docs)

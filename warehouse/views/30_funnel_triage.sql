@@ -3,13 +3,14 @@
 -- rates as more likely an incident than not, and those an annotator has decided.
 -- Base tables only: the triage views (31_triage.sql) are created after this file.
 CREATE OR REPLACE VIEW _funnel_triage AS
-WITH cand AS (
-    SELECT DISTINCT h.source, c.doc_id
-    FROM hits h
-    JOIN v_document_groups g ON g.doc_id = h.doc_id
-    JOIN v_canonical_documents c ON c.doc_id = g.canonical_id
-    JOIN documents d ON d.doc_id = c.doc_id
-    WHERE c.state = 'ok' AND d.state = 'ok'
+WITH cand AS MATERIALIZED (
+    -- stories (canonical documents) a search found, with text, not tombstoned at the source;
+    -- distinct source/document pairs first (hits has a row per query)
+    SELECT DISTINCT s.source, coalesce(m.canonical_id, s.doc_id) AS doc_id
+    FROM (SELECT DISTINCT source, doc_id FROM hits) s
+    LEFT JOIN dup_members m ON m.doc_id = s.doc_id
+    SEMI JOIN clean_texts c ON c.doc_id = coalesce(m.canonical_id, s.doc_id) AND c.state = 'ok'
+    SEMI JOIN documents d ON d.doc_id = coalesce(m.canonical_id, s.doc_id) AND d.state = 'ok'
 ), cur AS (
     SELECT scorer_version FROM scorers ORDER BY created_at DESC, scorer_version LIMIT 1
 ), likely AS (

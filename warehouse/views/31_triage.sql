@@ -107,24 +107,34 @@ GROUP BY ALL;
 -- tombstoned at the source (documents.state <> 'ok') never appear. v_queue (below) keeps only
 -- those a search found (at least one hit); this one is the --all-documents queue.
 CREATE OR REPLACE VIEW v_queue_all AS
-WITH ev AS (
+WITH cur AS MATERIALIZED (
+    SELECT s.* FROM scores s JOIN v_current_scorer cs USING (scorer_version)
+    WHERE s.doc_id NOT IN (SELECT doc_id FROM v_annotations_current)
+), ev AS (
     SELECT doc_id, list({'kind': kind, 'label': label, 'start': start, 'end': "end", 'text': text}
                         ORDER BY start, kind) AS evidence
-    FROM v_evidence GROUP BY doc_id
+    FROM v_evidence WHERE doc_id IN (SELECT doc_id FROM cur) GROUP BY doc_id
+), hh AS (
+    -- hits of every member of the item's duplicate group (what v_canonical_documents.n_hits counts),
+    -- for the queued items only: hits has a row per query, millions on a big warehouse
+    SELECT coalesce(m.canonical_id, h.doc_id) AS doc_id, count(*) AS n_hits
+    FROM hits h LEFT JOIN dup_members m USING (doc_id)
+    WHERE coalesce(m.canonical_id, h.doc_id) IN (SELECT doc_id FROM cur)
+    GROUP BY ALL
 )
 SELECT row_number() OVER (ORDER BY s.priority, s.doc_id) AS position, s.doc_id, s.score, s.lane,
        m.cluster_id, k.created_run = (SELECT arg_max(run_id, started_at) FROM cluster_runs) AS cluster_is_new,
-       coalesce(ev.evidence, []) AS evidence, c.title, c.source, c.kind, c.community, c.n_hits,
-       s.uncertainty, s.scorer_version
-FROM scores s
-JOIN v_current_scorer cs USING (scorer_version)
-JOIN v_canonical_documents c USING (doc_id)
+       coalesce(ev.evidence, []) AS evidence, c.title, d.source, d.kind, d.community,
+       coalesce(hh.n_hits, 0) AS n_hits, s.uncertainty, s.scorer_version
+FROM cur s
 JOIN documents d USING (doc_id)
+JOIN clean_texts c USING (doc_id)
+LEFT JOIN dup_members g USING (doc_id)
 LEFT JOIN cluster_members m USING (doc_id)
 LEFT JOIN clusters k ON k.cluster_id = m.cluster_id
 LEFT JOIN ev USING (doc_id)
-WHERE d.state = 'ok' AND c.state = 'ok'
-  AND s.doc_id NOT IN (SELECT doc_id FROM v_annotations_current)
+LEFT JOIN hh USING (doc_id)
+WHERE d.state = 'ok' AND c.state = 'ok' AND coalesce(g.is_canonical, true)
 ORDER BY position;
 
 CREATE OR REPLACE VIEW v_queue AS

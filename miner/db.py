@@ -58,6 +58,7 @@ def now_utc() -> datetime:
 
 
 STORAGE_VERSION = "v1.5.0"
+WRITE_CONFIG = {"storage_compatibility_version": STORAGE_VERSION}
 
 
 class WarehouseError(MinerError):
@@ -102,7 +103,7 @@ class Warehouse:
             # is) when another process holds the write lock; the next writer catches up.
             wh.close()
             try:
-                cls(duckdb.connect(str(path)), path, False).migrate_and_close()
+                cls(duckdb.connect(str(path), config=WRITE_CONFIG), path, False).migrate_and_close()
             except duckdb.IOException:
                 pass
             wh = cls(cls._connect_with_retry(path, True), path, True)
@@ -133,8 +134,9 @@ class Warehouse:
             try:
                 # A new file is written in a format the DuckDB shell of the previous release
                 # still reads (the PyPI duckdb-cli lags the Python package by a release).
-                config = {} if read_only or path.exists() else {"storage_compatibility_version": STORAGE_VERSION}
-                con = duckdb.connect(str(path), read_only=read_only, config=config)
+                # Every writing connection passes the same setting: DuckDB refuses a second
+                # connection to a file with a different configuration in one process.
+                con = duckdb.connect(str(path), read_only=read_only, config={} if read_only else WRITE_CONFIG)
                 # no progress bar: DuckDB draws one on stdout for queries over 2 s, which would
                 # land in the middle of `miner report`'s or `miner sql --format csv`'s output
                 con.execute("SET enable_progress_bar = false")

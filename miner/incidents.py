@@ -152,10 +152,12 @@ def incidents_from_annotations(wh: Warehouse, *, by: str | None = None) -> Accep
     stories: dict[str, list[str]] = {}
     for r in rows:
         stories.setdefault(canon.get(r["story"], r["story"]), []).append(r["doc_id"])
-    members = {k: [d for (d,) in wh.rows(
-        "SELECT g.doc_id FROM v_document_groups g JOIN documents d USING (doc_id) "
-        "WHERE g.canonical_id = ? AND d.state = 'ok' AND d.purged_at IS NULL ORDER BY d.created_at, g.doc_id", [k])]
-        for k in stories}
+    members: dict[str, list[str]] = {k: [] for k in stories}
+    for key, doc_id in wh.rows(
+            "SELECT g.canonical_id, g.doc_id FROM v_document_groups g JOIN documents d USING (doc_id) "
+            "WHERE g.canonical_id IN (SELECT unnest(?)) AND d.state = 'ok' AND d.purged_at IS NULL "
+            "ORDER BY d.created_at, g.doc_id", [list(stories)]):
+        members[key].append(doc_id)
     linked = dict(wh.rows("SELECT doc_id, min(l.incident_id) FROM incident_documents l "
                           "JOIN incidents i USING (incident_id) WHERE i.status = 'open' GROUP BY doc_id"))
     out = Accepted({}, {})

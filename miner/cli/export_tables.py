@@ -1,7 +1,7 @@
 """``miner export tables``: every view as Parquet (or CSV) for pandas, polars or R.
 
-``miner export`` is a group other modules add to (``miner export incidents`` lives in
-``export.py``); whichever module loads first creates it, the others reuse it.
+``miner export`` is the group of ``export.py`` (``miner export incidents``); this module adds
+``tables`` to it.
 """
 
 from __future__ import annotations
@@ -10,22 +10,13 @@ from pathlib import Path
 
 import click
 
-from miner.cli import main
 from miner.cli.common import print_rows, warehouse_option, warehouse_path
+from miner.cli.export import export_group
 from miner.db import Warehouse
 from miner.export_views import FORMATS, export_views
 
 
-def export_group() -> click.Group:
-    group = main.commands.get("export")
-    if group is None:
-        @main.group("export")
-        def group() -> None:
-            """Write warehouse data to files."""
-    return group
-
-
-@export_group().command("tables")
+@export_group.command("tables")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="parquet", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("export"),
               show_default=True, help="Folder for one file per view.")

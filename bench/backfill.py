@@ -56,7 +56,7 @@ def _vocabulary() -> tuple[list[str], list[float]]:
     """Words of the replay corpus (ours) by frequency, without product names."""
     from collections import Counter
 
-    from miner.query import tokens
+    from miner.plan.query import tokens
     from miner.replay.corpus import load_corpus
 
     banned = {t for p in PRODUCTS for t in tokens(p)} | {"gpt", "ai", "llm", "bot", "chatbot", "pi"}
@@ -138,8 +138,8 @@ def baseline(path: Path) -> tuple[float, str]:
 def child(path: str, warehouse: str, profile: bool, workers: int | None, keep_all: bool) -> None:
     """Runs in a fresh process: the import alone, its time and its peak memory."""
     os.environ.setdefault("MINER_SECRET", "bench-secret")
-    from miner.archive import backfill
-    from miner.plan import load_plan
+    from miner.collect.archive import backfill
+    from miner.plan.plan import load_plan
 
     plan = load_plan(PLAN)
     t = time.perf_counter()

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MINER_SECRET", "bench")
 
-from miner.db import Warehouse  # noqa: E402
+from miner.core.db import Warehouse  # noqa: E402
 from miner.replay.server import ReplayServer  # noqa: E402
 
 WORKER = ROOT / "bench" / "harvest_worker.py"

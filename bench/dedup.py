@@ -35,8 +35,8 @@ from pathlib import Path
 os.environ.setdefault("MINER_SECRET", "bench-secret")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from miner.db import Warehouse  # noqa: E402
-from miner.records import Document  # noqa: E402
+from miner.core.db import Warehouse  # noqa: E402
+from miner.core.records import Document  # noqa: E402
 
 WORDS = ("i you it we they the a my to and of in that was is for on with but not so just me this have had be "
          "at what do when all about like can if no one would your from out up get feel been really know time "
@@ -108,7 +108,7 @@ def generate(n: int, seed: int = 7) -> list[Document]:
 
 
 def build(path: Path, docs: list[Document]) -> None:
-    from miner.harvest import save_documents
+    from miner.collect.harvest import save_documents
 
     with Warehouse.open(path) as wh:
         for i in range(0, len(docs), 20_000):
@@ -118,8 +118,8 @@ def build(path: Path, docs: list[Document]) -> None:
 
 def child(path: str, what: str) -> None:
     """Runs in a child process: one measured step, printed as JSON."""
-    from miner.clean import clean_pending
-    from miner.dedup import dedup_semantic, dedup_text
+    from miner.process.clean import clean_pending
+    from miner.process.dedup import dedup_semantic, dedup_text
 
     t0 = time.perf_counter()
     out: dict = {}
@@ -195,7 +195,7 @@ def pairs_of(groups: dict[str, list[str]]) -> set[frozenset[str]]:
 
 
 def truth_figures() -> None:
-    from miner.process import process
+    from miner.pipeline import process
     from miner.replay.load import load_corpus_into
     from miner.replay.truth import load_truth
 
@@ -227,9 +227,9 @@ def truth_figures() -> None:
 
 
 def sweep() -> None:
-    from miner.clean import clean_document
-    from miner.dedup import MIN_WORDS, jaccard, shingles, words
-    from miner.privacy import Pseudonymizer
+    from miner.process.clean import clean_document
+    from miner.process.dedup import MIN_WORDS, jaccard, shingles, words
+    from miner.collect.pseudonyms import Pseudonymizer
     from miner.replay.corpus import load_corpus
     from miner.replay.load import corpus_documents
     from miner.replay.truth import load_truth

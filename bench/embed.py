@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from miner.db import Warehouse  # noqa: E402
+from miner.core.db import Warehouse  # noqa: E402
 
 INCIDENT = ["I was talking to an AI chatbot about my mental health and it refused to help me and gave me a hotline number",
             "My AI companion changed and went cold after a filter update when I needed support",
@@ -47,8 +47,8 @@ INCIDENT = ["I was talking to an AI chatbot about my mental health and it refuse
 
 def prepare(source: str | None, workdir: Path) -> Path:
     """A warehouse copy, cleaned and text-deduplicated, with no vectors yet."""
-    from miner.clean import clean_pending
-    from miner.dedup import dedup_text
+    from miner.process.clean import clean_pending
+    from miner.process.dedup import dedup_text
     from miner.replay.load import load_corpus_into
 
     path = workdir / "bench.duckdb"
@@ -65,7 +65,7 @@ def prepare(source: str | None, workdir: Path) -> Path:
 
 def limit_pending(path: Path, limit: int | None) -> list[tuple[str, str]]:
     """Keep only ``limit`` pending texts (a random sample, fixed seed) by giving the rest a vector."""
-    from miner.embed import model_info, pending_texts
+    from miner.process.embed import model_info, pending_texts
 
     info = model_info()
     with Warehouse.open(path) as wh:
@@ -92,8 +92,8 @@ def main() -> None:
 
     import torch
 
-    from miner.embed import chunk_texts, embed_pending, load_model, model_info
-    from miner.process import ProcessOptions, process
+    from miner.process.embed import chunk_texts, embed_pending, load_model, model_info
+    from miner.pipeline import ProcessOptions, process
 
     t = time.perf_counter()
     model = load_model(args.backend)
@@ -150,7 +150,7 @@ def main() -> None:
 
 def compare_backends(windows: list[str]) -> None:
     """Same windows through both backends, interleaved; speed and agreement."""
-    from miner.embed import load_model
+    from miner.process.embed import load_model
 
     torch_model, onnx_model = load_model("torch"), load_model("onnx")
     onnx_model.encode(windows[:32])

@@ -21,13 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("MINER_SECRET", "bench")
 
-from miner.config import REPLAY_REDDIT, installation_secret  # noqa: E402
-from miner.db import Warehouse  # noqa: E402
-from miner.harvest import Harvester, start_run  # noqa: E402
-from miner.plan import expand, load_plan  # noqa: E402
-from miner.privacy import Pseudonymizer  # noqa: E402
+from miner.core.config import REPLAY_REDDIT, installation_secret  # noqa: E402
+from miner.core.db import Warehouse  # noqa: E402
+from miner.collect.harvest import Harvester, start_run  # noqa: E402
+from miner.plan.plan import expand, load_plan  # noqa: E402
+from miner.collect.pseudonyms import Pseudonymizer  # noqa: E402
 from miner.replay.server import RateWindow, ReplayOptions, ReplayServer  # noqa: E402
-from miner.sources.reddit import RedditSource  # noqa: E402
+from miner.collect.sources.reddit import RedditSource  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

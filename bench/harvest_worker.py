@@ -13,12 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from miner.budget import plan_run  # noqa: E402
-from miner.config import Endpoints  # noqa: E402
-from miner.db import Warehouse  # noqa: E402
-from miner.harvest import (finish_run, harvest_lock, harvest_query, news_requests_today, query_history,  # noqa: E402
-                           skip_queries, start_run)
-from miner.plan import expand, load_plan  # noqa: E402
+from miner.plan.budget import plan_run  # noqa: E402
+from miner.core.config import Endpoints  # noqa: E402
+from miner.core.db import Warehouse  # noqa: E402
+from miner.collect.harvest import (finish_run, harvest_lock, harvest_query, news_requests_today, query_history,
+                                   skip_queries, start_run)
+from miner.plan.plan import expand, load_plan  # noqa: E402
 
 
 def main(warehouse: str, plan_path: str, url: str) -> str:

@@ -19,7 +19,7 @@ import argparse
 import time
 from collections import Counter, defaultdict
 
-from miner import pii
+from miner.incidents import pii
 from miner.replay.corpus import field_texts, load_corpus
 from miner.replay.truth import load_truth
 

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from miner.db import Warehouse, now_utc
-from miner.searchability import refresh_index, shared_spans
+from miner.core.db import Warehouse, now_utc
+from miner.incidents.searchability import refresh_index, shared_spans
 
 
 def main() -> None:

@@ -31,9 +31,9 @@ from pathlib import Path
 os.environ.setdefault("MINER_SECRET", "bench-secret")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from miner.annotate import Label, label_many  # noqa: E402
-from miner.db import Warehouse  # noqa: E402
-from miner.score import ScoreOptions, score_all  # noqa: E402
+from miner.triage.annotations import Label, label_many  # noqa: E402
+from miner.core.db import Warehouse  # noqa: E402
+from miner.triage.score import ScoreOptions, score_all  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_STREAM = ROOT.parent / "shared" / "data" / "reddit_dev_stream" / "chatgpt_search_2023.ndjson"
@@ -48,8 +48,8 @@ def prepare_corpus(path: Path) -> None:
 
 def prepare_dev_stream(path: Path, stream: Path) -> int:
     """The stream's posts as Reddit submissions (it has no ids: one is derived from the content)."""
-    from miner.harvest import save_documents
-    from miner.records import Document
+    from miner.collect.harvest import save_documents
+    from miner.core.records import Document
 
     docs: dict[str, Document] = {}
     with stream.open(encoding="utf-8") as fh:
@@ -68,7 +68,7 @@ def prepare_dev_stream(path: Path, stream: Path) -> int:
 
 
 def process_all(path: Path) -> None:
-    from miner.process import process
+    from miner.pipeline import process
 
     t = time.perf_counter()
     for r in process(path):
@@ -134,7 +134,7 @@ def replay_annotation(path: Path, batch: int, explore: float, stop: float, view:
 
 
 def dev_stream_report(path: Path) -> None:
-    from miner.triage import next_item, queue, stats
+    from miner.triage.queue import next_item, queue, stats
 
     with Warehouse.open(path, read_only=True) as wh:
         s = stats(wh)

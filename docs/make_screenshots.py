@@ -21,14 +21,14 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from miner import annotators as people  # noqa: E402
-from miner import worklist  # noqa: E402
-from miner.annotate import Label  # noqa: E402
-from miner.config import installation_secret  # noqa: E402
-from miner.db import Warehouse  # noqa: E402
-from miner.harvest import save_documents  # noqa: E402
-from miner.privacy import Pseudonymizer  # noqa: E402
-from miner.process import process  # noqa: E402
+from miner.triage import annotators as people  # noqa: E402
+from miner.triage import worklist  # noqa: E402
+from miner.triage.annotations import Label  # noqa: E402
+from miner.core.config import installation_secret  # noqa: E402
+from miner.core.db import Warehouse  # noqa: E402
+from miner.collect.harvest import save_documents  # noqa: E402
+from miner.collect.pseudonyms import Pseudonymizer  # noqa: E402
+from miner.pipeline import process  # noqa: E402
 from miner.replay.corpus import load_corpus  # noqa: E402
 from miner.replay.load import corpus_documents  # noqa: E402
 from miner.web.app import BackgroundServer  # noqa: E402

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from miner.config import Endpoints
-from miner.db import Warehouse
+from miner.core.config import Endpoints
+from miner.core.db import Warehouse
 from miner.replay.corpus import load_corpus
 from miner.replay.server import ReplayServer
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from miner.config import installation_secret
-from miner.db import Warehouse
-from miner.harvest import Harvester, QueryOutcome, RetryPolicy, finish_run, start_run
-from miner.plan import Plan, expand
-from miner.privacy import Pseudonymizer
-from miner.sources import sources_for
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse
+from miner.collect.harvest import Harvester, QueryOutcome, RetryPolicy, finish_run, start_run
+from miner.plan.plan import Plan, expand
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.collect.sources import sources_for
 
 NO_SLEEP = RetryPolicy(attempts=3, base_seconds=0.0, sleep=lambda s: None)
 
@@ -36,7 +36,7 @@ def all_text(wh: Warehouse) -> str:
 
 def add_documents(wh: Warehouse, *docs, run_id: str = "run_test") -> None:
     """Save hand-made documents (``miner.records.Document``) as one run, the way a harvest does."""
-    from miner.harvest import save_documents
+    from miner.collect.harvest import save_documents
 
     with wh.transaction():
         save_documents(wh, list(docs), run_id)
@@ -47,7 +47,7 @@ def doc(doc_id: str, title: str | None, body: str | None, *, kind: str = "submis
     """A ``Document`` with defaults for what a test does not care about."""
     from datetime import datetime
 
-    from miner.records import Document
+    from miner.core.records import Document
 
     return Document(doc_id=doc_id, source=source, kind=kind, native_id=doc_id.split(":")[-1], title=title,
                     body=body, created_at=datetime.fromisoformat(created), **fields)
@@ -57,7 +57,7 @@ def put_documents(wh: Warehouse, docs: dict[str, str], *, created_at=None, autho
     """Write documents straight into the warehouse (for stages after harvest): doc_id -> body."""
     from datetime import datetime
 
-    from miner.db import now_utc
+    from miner.core.db import now_utc
 
     now = now_utc()
     wh.insert("documents", [{

@@ -19,11 +19,11 @@ from decimal import Decimal
 import pyarrow.parquet as pq
 import pytest
 
-import miner.db
-from miner.db import Warehouse, saved_queries_dir
-from miner.methods import methods_markdown
-from miner.report import build_report
-from miner.report_data import gather
+import miner.core.db
+from miner.core.db import Warehouse, saved_queries_dir
+from miner.report.methods import methods_markdown
+from miner.report.render import build_report
+from miner.report.data import gather
 
 T = datetime(2026, 4, 1, 12, 0)
 RUN = "run_test"
@@ -224,7 +224,7 @@ def test_view_files_needing_absent_tables_are_skipped_with_the_reason(wh_path, t
     (views / "10_base.sql").write_text("CREATE OR REPLACE VIEW v_base AS SELECT 1 AS x;")
     (views / "20_later.sql").write_text("-- requires: later_table(a, b), documents(doc_id)\n"
                                         "CREATE OR REPLACE VIEW v_later AS SELECT a, b FROM later_table;")
-    monkeypatch.setattr(miner.db, "views_dir", lambda: views)
+    monkeypatch.setattr(miner.core.db, "views_dir", lambda: views)
     with Warehouse.open(wh_path) as wh:
         assert wh.view_names() == ["v_base"]
         assert wh.skipped_views() == {"20_later.sql": "needs later_table"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from miner import incidents
-from miner.anonymize import Pseudonyms, anonymize, quasi_identifiers
+from miner.incidents import incidents
+from miner.incidents.anonymize import Pseudonyms, anonymize, quasi_identifiers
 from tests.helpers import put_documents
 
 POST = ("My therapist Dr. Aubrey Lind told me to try journaling. I'm 34 and I live in Dayton. "

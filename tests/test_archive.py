@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from miner import archive_workers
-from miner.archive import ArchiveImporter, backfill, expand_paths, finish_import, start_import
-from miner.config import installation_secret
+from miner.collect import archive_workers
+from miner.collect.archive import ArchiveImporter, backfill, expand_paths, finish_import, start_import
+from miner.core.config import installation_secret
 from miner.cli import main
-from miner.db import Warehouse
-from miner.dumps import DumpError, open_dump, read_blocks, write_dump
-from miner.plan import expand, expand_archive, load_plan
-from miner.privacy import Pseudonymizer
-from miner.query import IndexedText, compile_query, parse
+from miner.core.db import Warehouse
+from miner.collect.dumps import DumpError, open_dump, read_blocks, write_dump
+from miner.plan.plan import expand, expand_archive, load_plan
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.plan.query import IndexedText, compile_query, parse
 from miner.replay import wire
 from tests.helpers import all_text, harvest
 
@@ -469,7 +469,7 @@ def test_a_corrupt_file_scanned_by_workers_keeps_the_blocks_before_the_damage(tm
 
 @pytest.mark.slow
 def test_the_backfill_flow_imports_resumably_and_shows_in_the_funnel(prefect_harness, tmp_path, wh_path):
-    from flows.backfill import reddit_backfill
+    from miner.flows.backfill import reddit_backfill
     plan = write_plan(tmp_path)
     rs = write_dump(tmp_path / "RS.zst", SUBMISSIONS)
     rc = write_dump(tmp_path / "RC.ndjson", COMMENTS)

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from conftest import SHARED_DATA
-from miner.evaluate import Labels, dump_corpus, evaluate, replay_corpus
-from miner.plan import PlanError, estimate, expand, load_plan
+from miner.tuning.evaluate import Labels, dump_corpus, evaluate, replay_corpus
+from miner.plan.plan import PlanError, estimate, expand, load_plan
 from miner.replay.truth import load_truth
 
 BROAD, PAPER = "queries/broad.toml", "queries/paper.toml"
@@ -104,9 +104,9 @@ def test_on_a_real_stream_a_plan_only_reads_inside_its_scopes():
 
 def test_broad_plan_backfilled_from_a_dump_hits_what_evaluate_predicts(tmp_path, wh, wh_path, corpus):
     """Communities and implied products work in archive backfills too, with the same meaning."""
-    from miner.archive import backfill
-    from miner.evaluate import match_plan
-    from miner.plan import expand_archive
+    from miner.collect.archive import backfill
+    from miner.tuning.evaluate import match_plan
+    from miner.plan.plan import expand_archive
     from test_archive import corpus_dump
 
     plan = load_plan(BROAD)

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from miner.clean import CLEANER_VERSION, clean_document, clean_pending, markdown_to_text
-from miner.db import Warehouse
+from miner.process.clean import CLEANER_VERSION, clean_document, clean_pending, markdown_to_text
+from miner.core.db import Warehouse
 from miner.replay.load import load_corpus_into
 from miner.replay.truth import load_truth
 from tests.helpers import add_documents, doc
@@ -82,8 +82,8 @@ def test_cleaning_loses_no_words(damaged_and_original):
     _, original = damaged_and_original
     raw = {}
     from miner.replay.load import corpus_documents
-    from miner.privacy import Pseudonymizer
-    from miner.config import installation_secret
+    from miner.collect.pseudonyms import Pseudonymizer
+    from miner.core.config import installation_secret
     for d in corpus_documents(undamaged_corpus(), Pseudonymizer(b"test-secret-not-for-production")):
         raw[d.doc_id] = f"{d.title or ''} {d.body or ''}"
     assert sum("markdown" in fixes for _, fixes, _ in original.values()) >= 10

@@ -9,8 +9,8 @@ import sys
 import duckdb
 import pytest
 
-from miner.config import resolve_warehouse
-from miner.db import Warehouse, migrations_dir
+from miner.core.config import resolve_warehouse
+from miner.core.db import Warehouse, migrations_dir
 
 
 def test_migrations_apply_once_and_record_their_versions(wh_path):

@@ -10,10 +10,10 @@ from datetime import datetime
 
 import numpy as np
 
-from miner.clean import clean_pending
-from miner.dedup import NEAR_JACCARD, dedup_semantic, dedup_text
-from miner.harvest import save_hits
-from miner.records import Hit
+from miner.process.clean import clean_pending
+from miner.process.dedup import NEAR_JACCARD, dedup_semantic, dedup_text
+from miner.collect.harvest import save_hits
+from miner.core.records import Hit
 from tests.helpers import add_documents, doc
 
 STORY = ("Last night I told ChatGPT that I had been thinking about not being here anymore and it stopped "
@@ -129,7 +129,7 @@ def test_news_copies_within_a_week_are_linked_templates_about_other_places_are_n
     process_text(wh)
     assert groups(wh) == {"news:a": {"news:a", "news:b"}}
     # (each excluded pair would pass on text alone)
-    from miner.dedup import jaccard, shingles, words
+    from miner.process.dedup import jaccard, shingles, words
     texts = dict(wh.rows("SELECT doc_id, text FROM clean_texts"))
     for x, y in (("news:a", "news:c"), ("news:b", "news:c"), ("news:a", "news:d")):
         assert jaccard(shingles(words(texts[x])), shingles(words(texts[y]))) >= NEAR_JACCARD

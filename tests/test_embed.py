@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from miner.clean import clean_pending
-from miner.dedup import dedup_text
-from miner.embed import MAX_CHUNKS, WINDOW, chunk_texts, embed_pending, encode, load_model, model_info
+from miner.process.clean import clean_pending
+from miner.process.dedup import dedup_text
+from miner.process.embed import MAX_CHUNKS, WINDOW, chunk_texts, embed_pending, encode, load_model, model_info
 from tests.helpers import add_documents, doc
 
 pytestmark = pytest.mark.slow

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from helpers import harvest
 from miner.cli import main
-from miner.evaluate import EvalCorpus, EvalDoc, Labels, annotation_labels, dump_corpus, evaluate, load_labels, \
-    match_plan, replay_corpus, warehouse_corpus
-from miner.errors import MinerError
-from miner.plan import expand, load_plan
-from miner.suggest import apply_fragment, suggest
+from miner.tuning.evaluate import (EvalCorpus, EvalDoc, Labels, annotation_labels, dump_corpus, evaluate,
+                                   load_labels, match_plan, replay_corpus, warehouse_corpus)
+from miner.core.errors import MinerError
+from miner.plan.plan import expand, load_plan
+from miner.tuning.suggest import apply_fragment, suggest
 
 PLAN = """
 name = "tiny"
@@ -160,7 +160,7 @@ def test_labels_files_csv_and_jsonl_with_errors_naming_the_line(tmp_path):
 
 
 def test_annotations_give_the_triage_decision_and_a_clear_error_without_any(wh):
-    from miner.annotate import Label, adjudicate, label
+    from miner.triage.annotations import Label, adjudicate, label
     from tests.helpers import put_documents
 
     with pytest.raises(MinerError, match="no triage decisions yet"):

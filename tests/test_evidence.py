@@ -7,8 +7,8 @@ import csv
 
 import pytest
 
-from miner.clean import clean_document
-from miner.evidence import extract, is_refusal_reply, product_matcher
+from miner.process.clean import clean_document
+from miner.triage.evidence import extract, is_refusal_reply, product_matcher
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
 from tests.conftest import SHARED_DATA
@@ -115,7 +115,7 @@ def test_an_ai_refusing_is_not_a_human_refusal():
 
 @pytest.fixture(scope="module")
 def corpus_texts(corpus):
-    from miner.privacy import Pseudonymizer
+    from miner.collect.pseudonyms import Pseudonymizer
 
     out = {}
     for d in corpus_documents(corpus, Pseudonymizer(b"k" * 32)):

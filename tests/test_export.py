@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from miner import checks, incidents, pii
+from miner.incidents import checks, incidents, pii
 from miner.cli import main
-from miner.db import Warehouse
-from miner.export import export
-from miner.plan import load_plan
+from miner.core.db import Warehouse
+from miner.incidents.export import export
+from miner.plan.plan import load_plan
 from tests.helpers import harvest, put_documents
 
 SOURCE = ("After my dad died I talked to ChatGPT every night, and last week it told me it could not continue "
@@ -93,7 +93,7 @@ def truth_incidents(replay, tmp_path_factory):
     """The replay corpus harvested with the paper's plan, and one incident per ground-truth
     incident whose documents were harvested. The narrative is the anonymized draft itself (an
     annotator who rewrote nothing: the worst case for leaks) and flags are marked reviewed."""
-    from miner.config import Endpoints
+    from miner.core.config import Endpoints
     from miner.replay.truth import load_truth
 
     path = tmp_path_factory.mktemp("leak") / "warehouse.duckdb"

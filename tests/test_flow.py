@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from miner.cli import main
-from miner.db import Warehouse
+from miner.core.db import Warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def test_cli_harvest_runs_the_flow_and_prints_the_funnel(prefect_harness, replay
 
 
 def test_flow_with_embedded_replay_needs_no_credentials(prefect_harness, wh_path, monkeypatch):
-    from flows.nightly import nightly_harvest
+    from miner.flows.nightly import nightly_harvest
     for var in ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "NEWSAPI_KEY"):
         monkeypatch.delenv(var, raising=False)
     summary = nightly_harvest(plan="queries/paper.toml", warehouse=str(wh_path), replay=True, process=False)

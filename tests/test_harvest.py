@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from miner.plan import load_plan
+from miner.plan.plan import load_plan
 from tests.helpers import all_text, harvest
 
 PAPER = "queries/paper.toml"
@@ -39,7 +39,7 @@ def test_a_document_found_by_many_queries_is_one_row_with_many_hits(wh, harveste
 
 
 def test_hits_match_what_the_query_asks_for(wh, harvested, corpus):
-    from miner.query import IndexedText, compile_query, parse
+    from miner.plan.query import IndexedText, compile_query, parse
     rows = wh.rows("SELECT q.rendered, d.native_id FROM hits h JOIN queries q USING (query_id) "
                    "JOIN documents d USING (doc_id) WHERE h.via = 'search' AND q.source = 'reddit'")
     by_id = {f"t3_{s.id36}": s for s in corpus.submissions}

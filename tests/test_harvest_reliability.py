@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from miner.budget import QueryHistory, plan_run
-from miner.config import Endpoints
-from miner.db import Warehouse
-from miner.deletions import check_deletions, due
-from miner.errors import MinerError
-from miner.harvest import Harvester, RetryPolicy, harvest_lock, start_run
-from miner.plan import Budget, expand, load_plan
+from miner.plan.budget import QueryHistory, plan_run
+from miner.core.config import Endpoints
+from miner.core.db import Warehouse
+from miner.collect.deletions import check_deletions, due
+from miner.core.errors import MinerError
+from miner.collect.harvest import Harvester, RetryPolicy, harvest_lock, start_run
+from miner.plan.plan import Budget, expand, load_plan
 from miner.replay.server import Fault, RateWindow, ReplayOptions, ReplayServer
 from tests.helpers import NO_SLEEP, harvest
 
@@ -106,9 +106,9 @@ def test_young_threads_get_their_comments_refreshed_old_ones_do_not(fresh_replay
 
     now = datetime.fromtimestamp(thread.created_utc, tz=timezone.utc).replace(tzinfo=None) + timedelta(days=2)
     run2 = start_run(wh, plan, endpoint="replay")
-    from miner.sources import sources_for
-    from miner.config import installation_secret
-    from miner.privacy import Pseudonymizer
+    from miner.collect.sources import sources_for
+    from miner.core.config import installation_secret
+    from miner.collect.pseudonyms import Pseudonymizer
     h = Harvester(wh, plan, run2, Pseudonymizer(installation_secret(wh.path)),
                   reddit=sources_for(ep, "reddit", None), retry=NO_SLEEP)
     out = h.refresh_comments(expand(plan), max_age_days=7, now=now)
@@ -143,8 +143,8 @@ def test_pacing_stays_under_an_enforced_limit(corpus, wh, tmp_path):
     """The server allows 20 requests per 2-second window; the client paces at 95% of that."""
     options = ReplayOptions(rate=RateWindow(requests=20, seconds=2.0))
     with ReplayServer(corpus, options=options) as server:
-        from miner.sources.reddit import RedditSource
-        from miner.config import REPLAY_REDDIT
+        from miner.collect.sources.reddit import RedditSource
+        from miner.core.config import REPLAY_REDDIT
         plan = load_plan(small_plan(tmp_path))
         reddit = RedditSource(REPLAY_REDDIT, base_url=server.url, requests_per_minute=0.95 * 20 * 30,
                               window_seconds=2)
@@ -174,8 +174,8 @@ def test_news_daily_budget_defers_queries_without_sending_them(fresh_replay, wh,
     plan = load_plan(small_plan(tmp_path, budget="news_requests_per_day = 1"))
     ep = Endpoints(fresh_replay.url, fresh_replay.url)
     run = start_run(wh, plan, endpoint="replay")
-    from miner.harvest import RequestBudget
-    from miner.sources import sources_for
+    from miner.collect.harvest import RequestBudget
+    from miner.collect.sources import sources_for
     h = Harvester(wh, plan, run, _pseudo(wh), news=sources_for(ep, "news"), retry=NO_SLEEP,
                   budget=RequestBudget.for_run(wh, run, plan.budget))
     outcomes = [h.run_query(q) for q in expand(plan) if q.source == "news"]
@@ -341,8 +341,8 @@ def test_deleted_and_removed_items_are_tombstoned_and_purged_everywhere(fresh_re
 
 
 def _pseudo(wh: Warehouse):
-    from miner.config import installation_secret
-    from miner.privacy import Pseudonymizer
+    from miner.core.config import installation_secret
+    from miner.collect.pseudonyms import Pseudonymizer
     return Pseudonymizer(installation_secret(wh.path))
 
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from miner import incidents
-from miner.errors import MinerError
+from miner.incidents import incidents
+from miner.core.errors import MinerError
 from tests.helpers import put_documents
 
 STORY = ("I asked ChatGPT to help me get through the night after my panic attack and it just pasted a hotline "
@@ -100,7 +100,7 @@ def test_v_incidents_gives_provenance_as_counts_and_months_not_ids(docs):
 
 
 def test_a_document_deleted_at_the_source_leaves_the_draft_and_the_pseudonym_map(wh):
-    from miner.deletions import tombstone
+    from miner.collect.deletions import tombstone
 
     put_documents(wh, {"reddit:t3_keep": STORY, "reddit:t1_gone": "My sister Odile Brandt read this and cried."})
     inc = incidents.create_incident(wh, ["reddit:t3_keep", "reddit:t1_gone"])
@@ -117,8 +117,8 @@ def test_a_document_deleted_at_the_source_leaves_the_draft_and_the_pseudonym_map
 def test_accepted_annotations_become_one_incident_per_story_once(docs):
     """The post, an accepted comment retelling it and the post's repost are one incident, coded
     from the annotations; a rejected post makes none; running it again creates nothing."""
-    from miner.annotate import Label, label
-    from miner.db import now_utc
+    from miner.triage.annotations import Label, label
+    from miner.core.db import now_utc
 
     wh = docs
     put_documents(wh, {"reddit:t3_s3": STORY + " (reposting from another sub)"})

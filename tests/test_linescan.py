@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from miner.archive import LocalSearch
-from miner.linescan import LineScanner, hyperscan
-from miner.plan import expand_archive, load_plan
+from miner.collect.archive import LocalSearch
+from miner.collect.linescan import LineScanner, hyperscan
+from miner.plan.plan import expand_archive, load_plan
 from miner.replay import wire
 from miner.replay.corpus import load_corpus
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from miner.normalize import canonical_url, news_article, news_doc_id, reddit_comment, reddit_submission
-from miner.privacy import Pseudonymizer
+from miner.collect.normalize import canonical_url, news_article, news_doc_id, reddit_comment, reddit_submission
+from miner.collect.pseudonyms import Pseudonymizer
 
 P = Pseudonymizer(b"k1")
 

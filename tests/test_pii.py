@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from miner import pii
+from miner.incidents import pii
 
 CASES = [
     (pii.USER, "thanks u/anon_3f9a2b1c for the advice", "u/anon_3f9a2b1c"),

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from miner.plan import PlanError, estimate, expand, load_plan
+from miner.plan.plan import PlanError, estimate, expand, load_plan
 
 PAPER = "queries/paper.toml"
 PRODUCTS = ["ChatGPT", "Claude", "Gemini", "Grok", "Copilot", "Bard", "GPT-4", "GPT-3", "OpenAI",

@@ -12,8 +12,8 @@ import itertools
 
 import pytest
 
-from miner.db import Warehouse
-from miner.process import process
+from miner.core.db import Warehouse
+from miner.pipeline import process
 from miner.replay.load import load_corpus_into
 from miner.replay.truth import load_truth
 

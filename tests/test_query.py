@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from miner.query import IndexedText, QuerySyntaxError, compile_query, parse, render_newsapi, render_reddit
+from miner.plan.query import IndexedText, QuerySyntaxError, compile_query, parse, render_newsapi, render_reddit
 
 
 def matches(query: str, text: str) -> bool:
@@ -56,7 +56,7 @@ SUFFIXES = ("s", "es", "ed", "ing", "ly", "ness", "ation", "ational", "ity", "ie
 def test_a_needle_is_in_every_word_with_that_stem():
     """Over the corpus's vocabulary with every suffix the stemmer rewrites (and the stemmer's
     own exceptions), the needle of a word's stem occurs in the word."""
-    from miner.query import needle, stem, tokens
+    from miner.plan.query import needle, stem, tokens
     from miner.replay.corpus import load_corpus
 
     corpus = load_corpus()
@@ -73,8 +73,8 @@ def test_a_needle_is_in_every_word_with_that_stem():
 
 
 def test_needle_clauses_hold_for_every_text_a_query_matches():
-    from miner.plan import expand, load_plan
-    from miner.query import needle_clauses
+    from miner.plan.plan import expand, load_plan
+    from miner.plan.query import needle_clauses
     from miner.replay.corpus import load_corpus
 
     texts = [f"{s.title}\n{s.selftext}" for s in load_corpus().submissions]

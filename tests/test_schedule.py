@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from miner.cli import main
-from miner.db import Warehouse, WarehouseError
+from miner.core.db import Warehouse, WarehouseError
 
 ROOT = Path(__file__).resolve().parent.parent
 

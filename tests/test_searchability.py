@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from miner import checks, incidents
+from miner.incidents import checks, incidents
 from miner.cli import main
-from miner.searchability import shared_spans
+from miner.incidents.searchability import shared_spans
 from tests.helpers import put_documents
 
 SOURCE = ("Every night I typed to the chatbot about my mother, and one night it asked what she was like "

@@ -10,19 +10,19 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from miner import care
-from miner.annotate import Label, adjudicate, cohen_kappa, krippendorff_alpha, label, label_cluster, label_many, \
-    undo_batch
+from miner.triage import care
+from miner.triage.annotations import (Label, adjudicate, cohen_kappa, krippendorff_alpha, label, label_cluster,
+                                      label_many, undo_batch)
 from miner.cli import main as cli
-from miner.clusters import ClusterOptions, cluster_candidates
-from miner.config import installation_secret
-from miner.db import Warehouse, now_utc
-from miner.harvest import save_documents
-from miner.privacy import Pseudonymizer
-from miner.process import process, stage_names
+from miner.triage.clusters import ClusterOptions, cluster_candidates
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse, now_utc
+from miner.collect.harvest import save_documents
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.pipeline import process, stage_names
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
-from miner.score import ScoreOptions, score_all
+from miner.triage.score import ScoreOptions, score_all
 
 pytestmark = pytest.mark.slow
 

@@ -19,15 +19,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from miner import annotators as people
-from miner import worklist
-from miner.annotate import Label
-from miner.care import flag_pending
-from miner.config import installation_secret
-from miner.db import Warehouse
-from miner.harvest import save_documents
-from miner.privacy import Pseudonymizer
-from miner.process import process
+from miner.triage import annotators as people
+from miner.triage import worklist
+from miner.triage.annotations import Label
+from miner.triage.care import flag_pending
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse
+from miner.collect.harvest import save_documents
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.pipeline import process
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
 from miner.web.app import BackgroundServer
@@ -502,7 +502,7 @@ def test_the_app_lets_go_of_the_warehouse_while_nobody_is_annotating(base, tmp_p
         assert c.post("/login", data={"token": base["tokens"]["alice"]}).status_code == 303
         time.sleep(1.5)
         holder = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from miner.db import Warehouse; w = Warehouse.open(sys.argv[1]); "
+            [sys.executable, "-c", "import sys; from miner.core.db import Warehouse; w = Warehouse.open(sys.argv[1]); "
              "print('open', flush=True); sys.stdin.readline(); w.close()", str(path)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
         try:

@@ -10,16 +10,16 @@ import re
 import httpx
 import pytest
 
-from miner import annotators as people
-from miner.annotate import Label, label
-from miner.config import installation_secret
-from miner.db import Warehouse
-from miner.harvest import save_documents
-from miner.incidents import document_text
-from miner.privacy import Pseudonymizer
+from miner.triage import annotators as people
+from miner.triage.annotations import Label, label
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse
+from miner.collect.harvest import save_documents
+from miner.incidents.incidents import document_text
+from miner.collect.pseudonyms import Pseudonymizer
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
-from miner.searchability import words
+from miner.incidents.searchability import words
 from tests.test_webapp import Site, browser, pw, sign_in  # noqa: F401  (pw is a fixture)
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from miner.errors import MinerError
+from miner.core.errors import MinerError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from miner.config import resolve_warehouse
+from miner.core.config import resolve_warehouse
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 

@@ -9,11 +9,11 @@ import click
 
 from miner.cli.common import FORMAT, console, print_rows, warehouse_option, warehouse_path
 from miner.cli.plan import plan as plan_group
-from miner.db import Warehouse
-from miner.errors import MinerError
-from miner.evaluate import EvalCorpus, Labels, annotation_labels, dump_corpus, evaluate, load_labels, \
-    replay_corpus, warehouse_corpus
-from miner.plan import load_plan
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+from miner.tuning.evaluate import (EvalCorpus, Labels, annotation_labels, dump_corpus, evaluate, load_labels,
+                                   replay_corpus, warehouse_corpus)
+from miner.plan.plan import load_plan
 
 
 def _inputs(fn):
@@ -102,7 +102,7 @@ def suggest_cmd(plan_file: Path, labels_file: Path | None, from_annotations: boo
                 max_reads_per_incident: float) -> None:
     """Propose words, phrases and subreddits that find the incidents PLAN_FILE misses, with the
     estimated gain in recall and cost in reads, as a TOML fragment to review."""
-    from miner.suggest import suggest
+    from miner.tuning.suggest import suggest
 
     p = load_plan(plan_file)
     if out is not None and out.resolve() == p.path.resolve():

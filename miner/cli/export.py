@@ -8,9 +8,9 @@ import click
 
 from miner.cli import main
 from miner.cli.common import warehouse_option, warehouse_path
-from miner.db import Warehouse
-from miner.export import FORMATS, export
-from miner.searchability import DEFAULT_MAX_SHARED_WORDS
+from miner.core.db import Warehouse
+from miner.incidents.export import FORMATS, export
+from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS
 
 
 @main.group("export")

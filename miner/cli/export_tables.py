@@ -12,8 +12,8 @@ import click
 
 from miner.cli.common import print_rows, warehouse_option, warehouse_path
 from miner.cli.export import export_group
-from miner.db import Warehouse
-from miner.export_views import FORMATS, export_views
+from miner.core.db import Warehouse
+from miner.report.tables import FORMATS, export_views
 
 
 @export_group.command("tables")

@@ -9,8 +9,8 @@ import click
 
 from miner.cli import main
 from miner.cli.common import FORMAT, console, print_rows, warehouse_option, warehouse_path
-from miner.errors import MinerError
-from miner.plan import load_plan
+from miner.core.errors import MinerError
+from miner.plan.plan import load_plan
 
 
 @main.command("harvest")
@@ -32,7 +32,7 @@ def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: 
     next run) exits 0.
     """
     load_plan(plan_file)  # fail fast, with the plan's own error messages, before Prefect starts
-    from flows.nightly import nightly_harvest
+    from miner.flows.nightly import nightly_harvest
 
     path = warehouse_path(warehouse)
     summary = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay, reddit_url=reddit_url,
@@ -75,8 +75,8 @@ def refresh_deletions_cmd(replay: bool, reddit_url: str | None, force: bool, war
     """
     from contextlib import ExitStack
 
-    from miner.config import Endpoints
-    from miner.deletions import check_deletions
+    from miner.core.config import Endpoints
+    from miner.collect.deletions import check_deletions
 
     with ExitStack() as stack:
         if replay:
@@ -99,7 +99,7 @@ def refresh_deletions_cmd(replay: bool, reddit_url: str | None, force: bool, war
 @warehouse_option
 def runs_cmd(limit: int, fmt: str, warehouse: Path | None) -> None:
     """Recent harvest runs: status, queries ok/failed/deferred, requests, new documents."""
-    from miner.db import Warehouse
+    from miner.core.db import Warehouse
 
     with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
         columns, rows = wh.query(

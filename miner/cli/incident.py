@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from miner import checks, incidents
+from miner.incidents import checks, incidents
 from miner.cli import main
 from miner.cli.common import FORMAT, print_rows, warehouse_option, warehouse_path
-from miner.db import Warehouse
-from miner.errors import MinerError
-from miner.searchability import DEFAULT_MAX_SHARED_WORDS
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS
 
 BY = click.option("--by", default=None, help="Annotator name, recorded with the change.")
 MAX_WORDS = click.option("--max-shared-words", type=int, default=DEFAULT_MAX_SHARED_WORDS, show_default=True,

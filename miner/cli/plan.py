@@ -8,7 +8,7 @@ import click
 
 from miner.cli import main
 from miner.cli.common import FORMAT, console, print_rows
-from miner.plan import estimate, expand, load_plan
+from miner.plan.plan import estimate, expand, load_plan
 
 
 @main.group()

@@ -6,10 +6,10 @@ import click
 
 from miner.cli import main
 from miner.cli.common import console, print_rows, warehouse_option, warehouse_path
-from miner.db import Warehouse
-from miner.errors import MinerError
-from miner.funnel import funnel
-from miner.process import STAGES, ProcessOptions, StageResult, process
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+from miner.report.funnel import funnel
+from miner.pipeline import STAGES, ProcessOptions, StageResult, process
 
 
 @main.command("process")

@@ -8,8 +8,8 @@ import click
 
 from miner.cli import main
 from miner.cli.common import warehouse_option, warehouse_path
-from miner.db import Warehouse
-from miner.report import build_report
+from miner.core.db import Warehouse
+from miner.report.render import build_report
 
 
 @main.command("report")

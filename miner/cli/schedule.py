@@ -8,8 +8,8 @@ import click
 
 from miner.cli import main
 from miner.cli.common import console, warehouse_option, warehouse_path
-from miner.errors import MinerError
-from miner.plan import load_plan
+from miner.core.errors import MinerError
+from miner.plan.plan import load_plan
 
 
 @main.command("schedule")
@@ -38,7 +38,7 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
         CronSchedule(cron=cron, timezone="UTC")
     except ValueError as exc:
         raise MinerError(f"--cron {cron!r}: not a valid cron expression ({exc.errors()[0]['msg']})") from None
-    from flows.nightly import nightly_harvest
+    from miner.flows.nightly import nightly_harvest
 
     parameters = {"plan": str(plan_file.resolve()), "warehouse": str(warehouse_path(warehouse).resolve()),
                   "replay": replay, "process": not no_process}
@@ -50,7 +50,7 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
         for k, v in parameters.items():
             console.print(f"  {k} = {v}")
         return
-    from flows.server import prefect_api
+    from miner.flows.server import prefect_api
 
     with prefect_api(port) as api:
         console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")

@@ -7,7 +7,7 @@ import click
 from miner.cli import main
 from miner.cli.common import console, print_rows, warehouse_option
 from miner.cli.triage import _open
-from miner.errors import MinerError
+from miner.core.errors import MinerError
 
 
 @main.command("serve")
@@ -46,7 +46,7 @@ def annotator() -> None:
 @warehouse_option
 def add_cmd(name, expires_days, warehouse) -> None:
     """Add annotator NAME and print their token (shown only this once)."""
-    from miner.annotators import add
+    from miner.triage.annotators import add
 
     with _open(warehouse) as wh:
         token = add(wh, name, expires_days=expires_days)
@@ -59,7 +59,7 @@ def add_cmd(name, expires_days, warehouse) -> None:
 @warehouse_option
 def token_cmd(name, expires_days, warehouse) -> None:
     """Give NAME a new token (the old one stops working, open sessions end)."""
-    from miner.annotators import new_token
+    from miner.triage.annotators import new_token
 
     with _open(warehouse) as wh:
         token = new_token(wh, name, expires_days=expires_days)
@@ -71,7 +71,7 @@ def token_cmd(name, expires_days, warehouse) -> None:
 @warehouse_option
 def revoke_cmd(name, warehouse) -> None:
     """Stop NAME signing in (their annotations stay)."""
-    from miner.annotators import revoke
+    from miner.triage.annotators import revoke
 
     with _open(warehouse) as wh:
         revoke(wh, name)
@@ -82,7 +82,7 @@ def revoke_cmd(name, warehouse) -> None:
 @warehouse_option
 def list_cmd(warehouse) -> None:
     """Annotators, their settings and how much they labelled."""
-    from miner.annotators import listing
+    from miner.triage.annotators import listing
 
     with _open(warehouse, read_only=True) as wh:
         people = listing(wh)

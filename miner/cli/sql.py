@@ -8,8 +8,8 @@ import click
 
 from miner.cli import main
 from miner.cli.common import FORMAT, print_rows, warehouse_option, warehouse_path
-from miner.db import Warehouse
-from miner.errors import MinerError
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
 
 
 @main.command("sql")

@@ -9,14 +9,14 @@ import click
 from rich.panel import Panel
 from rich.text import Text
 
-from miner.annotate import DECISIONS, PHASES, REASONS, Label, adjudicate, batches, label, label_cluster, \
-    sample_overlap, undo_batch
-from miner import care
+from miner.triage.annotations import (DECISIONS, PHASES, REASONS, Label, adjudicate, batches, label,
+                                      label_cluster, sample_overlap, undo_batch)
+from miner.triage import care
 from miner.cli import main
 from miner.cli.common import FORMAT, console, print_rows, warehouse_option, warehouse_path
-from miner.db import Warehouse
-from miner.errors import MinerError
-from miner.evidence import CONTEXTS, FORMS
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+from miner.triage.evidence import CONTEXTS, FORMS
 
 STYLES = {"product": "bold cyan", "refusal": "bold red", "narration": "underline", "context": "green",
           "human_refuser": "reverse yellow", "off_support": "magenta"}
@@ -66,7 +66,7 @@ def triage() -> None:
 @warehouse_option
 def score_cmd(warehouse) -> None:
     """Refresh evidence, scores and clusters now (``miner process`` does this too)."""
-    from miner.triage import refresh
+    from miner.triage.queue import refresh
 
     with _open(warehouse) as wh:
         out = refresh(wh)
@@ -80,7 +80,7 @@ def score_cmd(warehouse) -> None:
 @warehouse_option
 def next_cmd(annotator, all_documents, warehouse) -> None:
     """Show the next item to read, with its evidence highlighted."""
-    from miner.triage import next_item
+    from miner.triage.queue import next_item
 
     with _open(warehouse, read_only=True) as wh:
         item = next_item(wh, _annotator(annotator), all_documents=all_documents)
@@ -195,7 +195,7 @@ def overlap_cmd(share, k, all_documents, warehouse) -> None:
 @warehouse_option
 def stats_cmd(fmt, warehouse) -> None:
     """Queue size, decisions, scorer, clusters and agreement."""
-    from miner.triage import queue, stats
+    from miner.triage.queue import queue, stats
 
     with _open(warehouse, read_only=True) as wh:
         s = stats(wh)

@@ -140,7 +140,7 @@ class Article:
 
     @property
     def doc_id(self) -> str:
-        from miner.normalize import news_doc_id
+        from miner.collect.normalize import news_doc_id
         return news_doc_id(self.url)
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from miner.config import installation_secret
-from miner.db import Warehouse, now_utc
-from miner.normalize import news_article, reddit_comment, reddit_submission
-from miner.privacy import Pseudonymizer
-from miner.records import Document
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse, now_utc
+from miner.collect.normalize import news_article, reddit_comment, reddit_submission
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.core.records import Document
 from miner.replay import wire
 from miner.replay.corpus import Corpus, Submission, load_corpus
 
@@ -37,7 +37,7 @@ def corpus_documents(corpus: Corpus, p: Pseudonymizer) -> Iterator[Document]:
 
 def load_corpus_into(wh: Warehouse, corpus: Corpus | None = None) -> int:
     """Save every corpus document into ``wh`` (as run ``run_corpus``); returns how many."""
-    from miner.harvest import save_documents
+    from miner.collect.harvest import save_documents
 
     corpus = corpus or load_corpus()
     docs = list(corpus_documents(corpus, Pseudonymizer(installation_secret(Path(wh.path)))))

@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from miner.query import IndexedText, QuerySyntaxError, compile_query, parse
+from miner.plan.query import IndexedText, QuerySyntaxError, compile_query, parse
 from miner.replay import wire
 from miner.replay.corpus import Article, Comment, Corpus, Submission, load_corpus
 

@@ -30,15 +30,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from miner import annotators as people
-from miner import checks, codebook, incidents
-from miner.annotate import Label
-from miner.annotators import AuthError, Session
-from miner.care import CATEGORIES, warning
-from miner.db import Warehouse, now_utc
-from miner.errors import MinerError
-from miner.evidence import BUILTIN_PRODUCTS, Span, plan_products
-from miner import worklist
+from miner.triage import annotators as people
+from miner.incidents import checks, incidents
+from miner.triage import codebook
+from miner.triage.annotations import Label
+from miner.triage.annotators import AuthError, Session
+from miner.triage.care import CATEGORIES, warning
+from miner.core.db import Warehouse, now_utc
+from miner.core.errors import MinerError
+from miner.triage.evidence import BUILTIN_PRODUCTS, Span, plan_products
+from miner.triage import worklist
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "miner_session"

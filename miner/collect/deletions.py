@@ -1,0 +1,153 @@
+"""Honouring deletions at the source (Reddit's terms require it).
+
+``refresh_deletions`` re-checks known Reddit ids in bulk (``/api/info``, 100 ids a request)
+and tombstones documents their authors deleted or moderators removed: text, title and URL
+are purged, while the id, counts and lineage (hits) stay so the funnel still adds up.
+``purge_gone`` then scrubs the same items out of the stored raw payloads, which would
+otherwise keep the text. Later stages read only documents whose state is 'ok'.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from miner.core.db import Warehouse, now_utc
+from miner.collect.normalize import comment_state, submission_state
+from miner.core.records import RequestLog
+from miner.collect.sources.base import SourceError
+
+INFO_BATCH = 100
+_TEXT_FIELDS = ("title", "selftext", "selftext_html", "body", "body_html", "url", "url_overridden_by_dest")
+
+
+@dataclass
+class DeletionCheck:
+    checked: int = 0
+    tombstoned: int = 0
+    requests: int = 0
+    purged: int = 0
+    skipped: bool = False
+    error: str | None = None
+
+
+def due(wh: Warehouse, min_interval: timedelta = timedelta(hours=20)) -> bool:
+    """At most about once a day: the nightly flow asks before spending requests on it."""
+    last = wh.scalar("SELECT max(checked_at) FROM deletion_checks")
+    return last is None or now_utc() - last >= min_interval
+
+
+def refresh_deletions(wh: Warehouse, reddit, *, run_id: str | None = None) -> DeletionCheck:
+    """Re-check every live Reddit document at the source and tombstone what is gone.
+
+    Items missing from the reply (purged accounts, banned communities) count as deleted.
+    """
+    result = DeletionCheck()
+    rows = wh.rows("SELECT native_id, doc_id FROM documents WHERE source = 'reddit' AND state = 'ok' "
+                   "ORDER BY doc_id")
+    try:
+        for i in range(0, len(rows), INFO_BATCH):
+            batch = dict(rows[i:i + INFO_BATCH])
+            fetched = reddit.info(list(batch))
+            result.requests += 1
+            wh.insert("requests", [RequestLog(run_id or "refresh-deletions", None, "reddit", fetched.endpoint,
+                                              json.dumps({"ids": len(batch)}), fetched.status, None,
+                                              len(fetched.data["data"]["children"]), None, fetched.started_at,
+                                              fetched.elapsed_ms)])
+            seen: dict[str, str] = {}
+            for child in fetched.data["data"]["children"]:
+                data = child.get("data") or {}
+                state = submission_state(data) if child.get("kind") == "t3" else comment_state(data)
+                seen[data.get("name", "")] = state
+            gone = {batch[name]: seen.get(name, "deleted") for name in batch if seen.get(name, "deleted") != "ok"}
+            result.checked += len(batch)
+            result.tombstoned += tombstone(wh, gone)
+    except SourceError as exc:
+        result.error = str(exc)
+    wh.insert("deletion_checks", [{"checked_at": now_utc(), "run_id": run_id, "checked": result.checked,
+                                   "tombstoned": result.tombstoned, "requests": result.requests}])
+    result.purged = purge_gone(wh)
+    from miner.incidents.incidents import forget_deleted  # incidents built on what was just deleted
+
+    forget_deleted(wh)
+    return result
+
+
+def tombstone(wh: Warehouse, states: dict[str, str]) -> int:
+    """Mark documents deleted/removed and drop their text; an author who deleted their own
+    post also loses the pseudonymous link to it."""
+    if not states:
+        return 0
+    with wh.transaction():
+        for state in ("deleted", "removed"):
+            ids = [d for d, s in states.items() if s == state]
+            if ids:
+                wh.execute(
+                    "UPDATE documents SET state = ?, title = NULL, body = NULL, url = NULL, purged_at = NULL, "
+                    "author_hash = CASE WHEN ? = 'deleted' THEN NULL ELSE author_hash END "
+                    "WHERE doc_id IN (SELECT unnest(?))", [state, state, ids])
+    return len(states)
+
+
+def purge_gone(wh: Warehouse) -> int:
+    """Scrub deleted and removed items out of every stored payload that contains them.
+
+    A payload keeps its id (the hash of the body as first stored) after scrubbing.
+    """
+    gone = dict(wh.rows("SELECT native_id, state FROM documents WHERE source = 'reddit' "
+                        "AND state IN ('deleted', 'removed') AND purged_at IS NULL"))
+    if not gone:
+        return 0
+    names = list(gone)
+    for i in range(0, len(names), 500):
+        chunk = names[i:i + 500]
+        pattern = '"name":"(' + "|".join(chunk) + ')"'
+        payloads = wh.rows("SELECT payload_id, body FROM raw_payloads WHERE regexp_matches(body::VARCHAR, ?)",
+                           [pattern])
+        updates = []
+        for payload_id, body in payloads:
+            doc = json.loads(body)
+            if _scrub(doc, gone):
+                updates.append({"payload_id": payload_id, "body": json.dumps(doc, sort_keys=True,
+                                                                             separators=(",", ":"))})
+        with wh.transaction():
+            for u in updates:
+                wh.execute("UPDATE raw_payloads SET body = ? WHERE payload_id = ?", [u["body"], u["payload_id"]])
+            wh.execute("UPDATE documents SET purged_at = ? WHERE native_id IN (SELECT unnest(?)) "
+                       "AND source = 'reddit'", [now_utc(), chunk])
+    return len(gone)
+
+
+def _scrub(obj, gone: dict[str, str]) -> bool:
+    """Replace the text of every thing whose fullname is in ``gone``; True if anything changed."""
+    changed = False
+    if isinstance(obj, dict):
+        name = obj.get("name")
+        # a thing's data: in listings, and nested (a crosspost carries its parent's data)
+        if isinstance(name, str) and name in gone and any(f in obj for f in _TEXT_FIELDS):
+            marker = f"[{gone[name]}]"
+            for f in _TEXT_FIELDS:
+                if obj.get(f):
+                    obj[f] = marker
+            if gone[name] == "deleted":
+                obj["author"] = "[deleted]"
+            changed = True
+        for v in obj.values():
+            changed |= _scrub(v, gone)
+    elif isinstance(obj, list):
+        for v in obj:
+            changed |= _scrub(v, gone)
+    return changed
+
+
+def check_deletions(warehouse_path: str, endpoints, run_id: str | None = None, *, force: bool = False,
+                    requests_per_minute: float | None = 100, throttle=None) -> DeletionCheck:
+    """Plain-argument entry point (CLI and flow): skip when a check ran in the last ~day."""
+    from miner.collect.sources import sources_for
+
+    with Warehouse.open(warehouse_path) as wh:
+        if not force and not due(wh):
+            return DeletionCheck(skipped=True, purged=purge_gone(wh))
+        reddit = sources_for(endpoints, "reddit", requests_per_minute, throttle)
+        return refresh_deletions(wh, reddit, run_id=run_id)

@@ -1,0 +1,156 @@
+"""``miner process``: bring every post-harvest stage up to date for whatever the warehouse holds.
+
+The stages form one ordered list, ``STAGES``; later stages (evidence, scores, clusters)
+append themselves to it. Each stage is incremental and idempotent: it works out from the
+warehouse what is missing or stale (new documents, changed text, a new cleaner or model
+version) and does only that, so running ``miner process`` twice in a row does nothing the
+second time, and a run killed halfway resumes where it stopped.
+
+Order matters: cleaning first (every later stage reads cleaned text, and only documents
+whose state is 'ok' have any: the clean stage first forgets what was derived from documents
+deleted or removed at the source, ``miner.forget``), text dedup next
+(exact and near-exact copies need no vector of their own), then embeddings for canonical
+documents, then the semantic dedup that needs those vectors (syndicated rewrites).
+
+A stage takes an open :class:`Warehouse` and :class:`ProcessOptions` and returns a dict of
+counts for the report. :func:`run_stage` opens the warehouse from a path, so a Prefect task
+can call it with plain arguments (``flows/process.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    progress: bool | None = None  # progress bars on long runs (None: when stderr is a terminal)
+    batch_size: int = 32  # embedding batch size
+    backend: str | None = None  # embedding backend: torch | onnx (None: $MINER_EMBED_BACKEND, else torch)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Warehouse, ProcessOptions], dict]
+    description: str
+
+
+@dataclass
+class StageResult:
+    stage: str
+    seconds: float
+    counts: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.counts.items()) or "up to date"
+
+
+def _clean(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.process.clean import clean_pending
+
+    r = clean_pending(wh)  # forgets what was derived from documents deleted at the source first
+    counts = {"cleaned": r.cleaned, "changed_by_cleaning": r.changed, "documents": r.total}
+    gone = r.forgotten
+    if gone.documents or gone.vectors:
+        counts |= {"forgotten": gone.documents, "vectors_dropped": gone.vectors}
+    return counts
+
+
+def _dedup_text(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.process.dedup import dedup_text
+
+    r = dedup_text(wh)
+    return {"compared": r.compared, "links_added": r.links_added, "groups": r.groups,
+            "documents_in_groups": r.grouped_documents}
+
+
+def _embed(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.process.embed import embed_pending
+
+    r = embed_pending(wh, batch_size=opts.batch_size, progress=opts.progress, backend=opts.backend)
+    return {"encoded": r.encoded, "chunks": r.chunks, "vectors": r.total_vectors}
+
+
+def _dedup_semantic(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.process.dedup import dedup_semantic
+    from miner.process.embed import model_info
+
+    r = dedup_semantic(wh, model_info().model_id)
+    return {"compared": r.compared, "links_added": r.links_added, "groups": r.groups,
+            "documents_in_groups": r.grouped_documents}
+
+
+def _evidence(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.triage.queue import refresh_evidence
+
+    return refresh_evidence(wh)
+
+
+def _score(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.triage.queue import refresh_scores
+
+    return refresh_scores(wh)
+
+
+def _cluster(wh: Warehouse, opts: ProcessOptions) -> dict:
+    from miner.triage.queue import refresh_clusters
+
+    return refresh_clusters(wh)
+
+
+# In order: each stage reads what the ones before it wrote.
+STAGES: list[Stage] = [
+    Stage("clean", _clean, "forget deleted/removed documents' derived rows; repair mojibake, entities, "
+          "zero-width characters; make Reddit markdown legible"),
+    Stage("dedup-text", _dedup_text, "link crossposts, identical and near-identical texts"),
+    Stage("embed", _embed, "vectors for canonical documents that have none for the current model"),
+    Stage("dedup-semantic", _dedup_semantic, "link reworded reposts and syndicated rewrites by embedding"),
+    Stage("evidence", _evidence, "spans: products, refusal language, narration, support context, human refusers"),
+    Stage("score", _score, "rank candidates: cold start, or a model trained on the labels so far"),
+    Stage("cluster", _cluster, "group look-alikes; new items join existing clusters, ids stay stable"),
+]
+
+
+def stage_names() -> list[str]:
+    return [s.name for s in STAGES]
+
+
+def get_stage(name: str) -> Stage:
+    for s in STAGES:
+        if s.name == name:
+            return s
+    raise MinerError(f"unknown stage {name!r} (stages: {', '.join(stage_names())})")
+
+
+def run_stage(warehouse: str | Path, name: str, options: ProcessOptions = ProcessOptions()) -> StageResult:
+    """Open the warehouse, run one stage, close it (what a Prefect task calls)."""
+    stage = get_stage(name)
+    start = time.perf_counter()
+    with Warehouse.open(warehouse) as wh:
+        counts = stage.run(wh, options)
+    return StageResult(name, round(time.perf_counter() - start, 3), counts)
+
+
+def stage_order(stages: list[str] | None = None) -> list[str]:
+    """The stages to run, in pipeline order (default: all). Unknown names fail before anything runs."""
+    names = stages or stage_names()
+    for n in names:
+        get_stage(n)
+    return [s.name for s in STAGES if s.name in names]
+
+
+def process(warehouse: str | Path, *, stages: list[str] | None = None,
+            options: ProcessOptions = ProcessOptions()) -> list[StageResult]:
+    """Run ``stages`` (default: all, in order) and return what each did."""
+    return [run_stage(warehouse, n, options) for n in stage_order(stages)]
+
+
+def results_as_dicts(results: list[StageResult]) -> list[dict]:
+    return [asdict(r) for r in results]

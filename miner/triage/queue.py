@@ -1,0 +1,126 @@
+"""The triage queue: what to read next, and keeping evidence, scores and clusters up to date.
+
+Refreshing runs three stages in order, each incremental: ``evidence`` (spans for new or
+changed texts), ``score`` (the best scorer the current labels allow, see :mod:`miner.score`)
+and ``cluster`` (new items join existing clusters, see :mod:`miner.clusters`).
+:data:`miner.process.STAGES` runs them after embedding, so ``miner process`` and the nightly
+flow keep the queue fresh.
+
+The queue itself is the view ``v_queue`` (``v_queue_all`` with ``--all-documents``): undecided
+canonical documents in the current scorer's order. :func:`next_item` adds the one thing a view
+cannot know: who is asking. An item sampled for overlap that another annotator has labelled
+comes first for someone who has not, so agreement can be measured without a separate workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from miner.core.db import Warehouse
+from miner.triage.evidence import Span, extract_pending
+
+
+@dataclass
+class QueueItem:
+    doc_id: str
+    position: int | None  # in the queue (None for an overlap item already labelled by someone else)
+    score: float
+    lane: str  # score | explore | overlap
+    cluster_id: str | None
+    cluster_keywords: list[str]
+    cluster_is_new: bool
+    title: str | None
+    text: str
+    source: str
+    kind: str
+    community: str | None
+    spans: list[Span] = field(default_factory=list)
+    remaining: int = 0  # undecided items in this queue
+
+
+def refresh_evidence(wh: Warehouse) -> dict:
+    r = extract_pending(wh)
+    return {"extracted": r.extracted, "spans": r.spans, "documents": r.total}
+
+
+def refresh_scores(wh: Warehouse) -> dict:
+    from miner.triage.score import score_all
+
+    r = score_all(wh)
+    return {"scorer": r.scorer_version, "labels": r.n_labels, "scored": r.scored}
+
+
+def refresh_clusters(wh: Warehouse) -> dict:
+    from miner.triage.clusters import cluster_candidates
+
+    r = cluster_candidates(wh)
+    return {"items": r.items, "joined_existing": r.assigned, "new_clusters": r.new_clusters,
+            "outliers": r.outliers, "clusters": r.clusters}
+
+
+def refresh(wh: Warehouse, *, score: bool = True, cluster: bool = True) -> dict:
+    """Evidence, then scores, then clusters, on an open warehouse (what ``miner triage score`` runs)."""
+    out = {"evidence": refresh_evidence(wh)}
+    if score:
+        out["score"] = refresh_scores(wh)
+    if cluster:
+        out["cluster"] = refresh_clusters(wh)
+    return out
+
+
+def _item(wh: Warehouse, row: dict, remaining: int) -> QueueItem:
+    from miner.triage.evidence import load_spans
+
+    text = wh.scalar("SELECT text FROM clean_texts WHERE doc_id = ?", [row["doc_id"]]) or ""
+    kw = wh.scalar("SELECT keywords FROM clusters WHERE cluster_id = ?", [row["cluster_id"]]) if row["cluster_id"] else []
+    return QueueItem(doc_id=row["doc_id"], position=row.get("position"), score=row["score"], lane=row["lane"],
+                     cluster_id=row["cluster_id"], cluster_keywords=list(kw or []),
+                     cluster_is_new=bool(row.get("cluster_is_new")), title=row["title"], text=text,
+                     source=row["source"], kind=row["kind"], community=row["community"],
+                     spans=load_spans(wh, [row["doc_id"]]).get(row["doc_id"], []), remaining=remaining)
+
+
+def next_item(wh: Warehouse, annotator: str | None = None, *, all_documents: bool = False) -> QueueItem | None:
+    """The item ``annotator`` should read next, or None when the queue is empty."""
+    view = "v_queue_all" if all_documents else "v_queue"
+    remaining = wh.scalar(f"SELECT count(*) FROM {view}")
+    if annotator:
+        hits = "" if all_documents else "AND c.n_hits > 0"
+        overlap = wh.dicts(
+            "SELECT s.doc_id, NULL AS position, s.score, 'overlap' AS lane, m.cluster_id, false AS cluster_is_new, "
+            "c.title, c.source, c.kind, c.community "
+            "FROM overlap_items o JOIN scores s USING (doc_id) JOIN v_current_scorer USING (scorer_version) "
+            "JOIN v_canonical_documents c USING (doc_id) JOIN documents d USING (doc_id) "
+            "LEFT JOIN cluster_members m USING (doc_id) "
+            "JOIN (SELECT doc_id, count(*) AS n, bool_or(annotator = ?) AS mine FROM v_annotations_current "
+            "      WHERE role = 'annotator' GROUP BY doc_id) a USING (doc_id) "
+            f"WHERE d.state = 'ok' AND NOT a.mine AND a.n < o.k {hits} ORDER BY s.priority, s.doc_id LIMIT 1",
+            [annotator])
+        if overlap:
+            return _item(wh, overlap[0], remaining)
+    rows = wh.dicts(f"SELECT * EXCLUDE (evidence) FROM {view} ORDER BY position LIMIT 1")
+    return _item(wh, rows[0], remaining) if rows else None
+
+
+def queue(wh: Warehouse, limit: int = 20, *, all_documents: bool = False) -> list[dict]:
+    view = "v_queue_all" if all_documents else "v_queue"
+    return wh.dicts(f"SELECT position, doc_id, round(score, 3) AS score, lane, cluster_id, title FROM {view} "
+                    "ORDER BY position LIMIT ?", [limit])
+
+
+def stats(wh: Warehouse) -> dict:
+    """Where triage stands: queue sizes, decisions, the scorer, clusters, agreement."""
+    return {
+        "queue": wh.scalar("SELECT count(*) FROM v_queue"),
+        "queue_all_documents": wh.scalar("SELECT count(*) FROM v_queue_all"),
+        "decisions": dict(wh.rows("SELECT coalesce(decision, 'disputed'), count(*) FROM v_decisions GROUP BY ALL "
+                                  "ORDER BY ALL")),
+        "reasons": dict(wh.rows("SELECT reason, count(*) FROM v_decisions WHERE reason IS NOT NULL GROUP BY ALL "
+                                "ORDER BY ALL")),
+        "annotators": dict(wh.rows("SELECT annotator, count(*) FROM v_annotations_current GROUP BY ALL ORDER BY ALL")),
+        "scorer": (wh.dicts("SELECT * FROM v_current_scorer") or [None])[0],
+        "clusters": wh.scalar("SELECT count(*) FROM v_clusters"),
+        "new_clusters": wh.scalar("SELECT count(*) FROM v_clusters WHERE is_new"),
+        "outliers": wh.scalar("SELECT count(*) FROM cluster_members WHERE cluster_id IS NULL"),
+        "agreement": wh.dicts("SELECT * FROM v_agreement ORDER BY measure, annotator_a, annotator_b"),
+    }

@@ -1,0 +1,393 @@
+"""Several annotators on one queue: who reads what now, and saving their work exactly once.
+
+The queue views (``v_queue``) know what is undecided; they cannot know who is reading what at
+this moment. Here an item handed to an annotator is *claimed* (``web_claims``) for a while, so
+two people working at once never get the same item (overlap items, meant for several people,
+excepted). Items in a care category the annotator opted out of are left for colleagues.
+
+Every form the web app renders carries a key. Saving records the key with the annotation in one
+transaction, so a double submit (a double click, a retried request, the back button) is
+recognised and writes nothing; a form drawn before the item changed (labelled in another tab,
+a cluster re-clustered since) is refused as stale. Each web label gets its own batch id, so
+undo is the same append-only mechanism as undoing a cluster label (:func:`miner.annotate.undo_batch`).
+
+Callers serialise calls on one warehouse connection (the web app holds a lock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from miner.triage.annotations import Label, label, label_cluster, resolve_doc, undo_batch
+from miner.triage.annotators import Annotator
+from miner.triage.care import flag_pending, flags
+from miner.core.db import Warehouse, now_utc
+from miner.core.errors import MinerError
+from miner.triage.evidence import Span, load_spans
+
+CLAIM_MINUTES = 20
+
+
+@dataclass
+class Item:
+    """One document as the annotator sees it."""
+
+    doc_id: str
+    title: str | None
+    text: str
+    source: str
+    kind: str
+    community: str | None
+    created_at: datetime | None
+    score: float | None
+    lane: str | None
+    cluster_id: str | None
+    cluster_keywords: list[str]
+    spans: list[Span]
+    care: list[str]  # care categories it touches
+    mine: dict | None  # this annotator's current label
+    others: list[str]  # other annotators whose labels count
+    overlap: bool  # sampled for several annotators
+    state: str = "ok"
+
+
+@dataclass
+class Outcome:
+    """What happened to a submitted form, in words the annotator reads."""
+
+    status: str  # saved | duplicate | stale | refused
+    message: str
+    doc_id: str | None = None
+    cluster_id: str | None = None
+    batch_id: str | None = None
+    written: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def form_key() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+# -- reading ------------------------------------------------------------------------------------
+def load_item(wh: Warehouse, doc_id: str, annotator: str) -> Item:
+    """The canonical document behind ``doc_id`` (MinerError when there is none)."""
+    doc = resolve_doc(wh, doc_id)
+    rows = wh.dicts(
+        "SELECT d.doc_id, coalesce(c.title, d.title) AS title, coalesce(c.text, '') AS text, d.source, d.kind, "
+        "d.community, d.created_at, coalesce(c.state, 'empty') AS state, s.score, s.lane, m.cluster_id, k.keywords, "
+        "o.doc_id IS NOT NULL AS overlap "
+        "FROM documents d LEFT JOIN clean_texts c USING (doc_id) "
+        "LEFT JOIN (SELECT s.* FROM scores s JOIN v_current_scorer USING (scorer_version)) s USING (doc_id) "
+        "LEFT JOIN cluster_members m USING (doc_id) LEFT JOIN clusters k ON k.cluster_id = m.cluster_id "
+        "LEFT JOIN overlap_items o USING (doc_id) WHERE d.doc_id = ?", [doc])
+    if not rows:
+        raise MinerError(f"{doc_id}: no such document")
+    r = rows[0]
+    flag_pending(wh)
+    cur = wh.dicts("SELECT annotation_id, annotator, decision, reason, product, context, form, phases, refusal_type, "
+                   "outcome, first_hand, note, created_at, batch_id FROM v_annotations_current "
+                   "WHERE doc_id = ? AND role = 'annotator' ORDER BY created_at", [doc])
+    mine = next((a for a in cur if a["annotator"] == annotator), None)
+    return Item(doc_id=doc, title=r["title"], text=r["text"], source=r["source"], kind=r["kind"],
+                community=r["community"], created_at=r["created_at"], score=r["score"], lane=r["lane"],
+                cluster_id=r["cluster_id"], cluster_keywords=list(r["keywords"] or []),
+                spans=load_spans(wh, [doc]).get(doc, []), care=flags(wh, [doc]).get(doc, []), mine=mine,
+                others=[a["annotator"] for a in cur if a["annotator"] != annotator], overlap=bool(r["overlap"]),
+                state=r["state"])
+
+
+def _filters(view_alias: str = "doc_id") -> str:
+    return (f" AND {view_alias} NOT IN (SELECT doc_id FROM care_flags WHERE len(list_intersect(categories, $opt)) > 0)"
+            f" AND {view_alias} NOT IN (SELECT doc_id FROM web_claims WHERE annotator <> $me AND expires_at > $now)"
+            f" AND {view_alias} NOT IN (SELECT unnest($skip::VARCHAR[]))")
+
+
+def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all_documents: bool = False) -> str | None:
+    """The doc_id ``who`` should read next, claimed for them; None when nothing is left for them.
+
+    Order: an item they already hold (a reload must not hand out a second one), then overlap
+    items others labelled and they have not (agreement), then the queue in the scorer's order.
+    """
+    flag_pending(wh)
+    view = "v_queue_all" if all_documents else "v_queue"
+    now = now_utc()
+    p = {"me": who.name, "opt": list(who.opt_out), "now": now, "skip": list(skip)}
+    # an item still held: claimed by them, decided by nobody (cheaper than asking the queue view)
+    held = wh.rows("SELECT doc_id FROM web_claims WHERE annotator = $me AND expires_at > $now "
+                   "AND doc_id NOT IN (SELECT doc_id FROM v_annotations_current) "
+                   f"{_filters()} ORDER BY claimed_at DESC LIMIT 1", p)
+    hits = "" if all_documents else "AND c.n_hits > 0"
+    row = held
+    if not row and wh.scalar("SELECT count(*) FROM overlap_items"):
+        row = wh.rows(
+            "WITH cur AS (SELECT doc_id, count(*) AS n, bool_or(annotator = $me) AS mine FROM v_annotations_current "
+            "             WHERE role = 'annotator' GROUP BY doc_id) "
+            "SELECT o.doc_id FROM overlap_items o JOIN cur USING (doc_id) "
+            "JOIN (SELECT s.* FROM scores s JOIN v_current_scorer USING (scorer_version)) s USING (doc_id) "
+            "JOIN v_canonical_documents c USING (doc_id) JOIN documents d USING (doc_id) "
+            f"WHERE d.state = 'ok' AND NOT cur.mine AND cur.n < o.k {hits} {_filters('o.doc_id')} "
+            "ORDER BY s.priority, o.doc_id LIMIT 1", p)
+    if not row:
+        row = wh.rows(f"SELECT doc_id FROM {view} WHERE true {_filters()} ORDER BY position LIMIT 1", p)
+    if not row:
+        return None
+    doc = row[0][0]
+    claim(wh, doc, who.name, now)
+    return doc
+
+
+def claim(wh: Warehouse, doc_id: str, annotator: str, now: datetime | None = None) -> None:
+    now = now or now_utc()
+    wh.insert("web_claims", [{"doc_id": doc_id, "annotator": annotator, "claimed_at": now,
+                              "expires_at": now + timedelta(minutes=CLAIM_MINUTES)}],
+              on_conflict="(doc_id) DO UPDATE SET annotator = excluded.annotator, claimed_at = excluded.claimed_at, "
+                          "expires_at = excluded.expires_at")
+
+
+def release(wh: Warehouse, doc_id: str, annotator: str) -> None:
+    """Give an item back (skipped, or labelled)."""
+    wh.execute("DELETE FROM web_claims WHERE doc_id = ? AND annotator = ?", [doc_id, annotator])
+
+
+def history(wh: Warehouse, annotator: str, limit: int = 500) -> list[str]:
+    """Documents ``annotator``'s current labels are on, most recent first (for previous/next)."""
+    return [d for (d,) in wh.rows("SELECT doc_id FROM v_annotations_current WHERE annotator = ? AND role = 'annotator' "
+                                  "ORDER BY created_at DESC, annotation_id DESC LIMIT ?", [annotator, limit])]
+
+
+def neighbours(wh: Warehouse, annotator: str, doc_id: str) -> tuple[str | None, str | None]:
+    """(previous, next) around ``doc_id`` in the annotator's own history; next None means the queue."""
+    h = history(wh, annotator)
+    if doc_id in h:
+        i = h.index(doc_id)
+        return (h[i + 1] if i + 1 < len(h) else None), (h[i - 1] if i > 0 else None)
+    return (h[0] if h else None), None
+
+
+def last_action(wh: Warehouse, annotator: str) -> dict | None:
+    """The annotator's latest label or cluster label that still counts (what undo takes back)."""
+    rows = wh.dicts(
+        "SELECT batch_id, any_value(cluster_id) AS cluster_id, min(doc_id) AS doc_id, any_value(decision) AS decision, "
+        "count(*) AS n, max(created_at) AS last_at FROM annotations WHERE annotator = ? AND batch_id IS NOT NULL "
+        "AND batch_id NOT IN (SELECT batch_id FROM annotation_undos) GROUP BY batch_id ORDER BY last_at DESC LIMIT 1",
+        [annotator])
+    return rows[0] if rows else None
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _seen(wh: Warehouse, doc_id: str, annotator: str) -> str:
+    v = wh.scalar("SELECT annotation_id FROM v_annotations_current WHERE doc_id = ? AND annotator = ? "
+                  "AND role = 'annotator'", [doc_id, annotator])
+    return "" if v is None else str(v)
+
+
+def item_version(item: Item) -> str:
+    """What the form remembers about the item's state when it was drawn (see :func:`submit_label`)."""
+    return "" if item.mine is None else str(item.mine["annotation_id"])
+
+
+def _duplicate(wh: Warehouse, key: str) -> dict | None:
+    if not key:
+        raise MinerError("This form has no key (an old or hand-made page): reload the page and try again.")
+    rows = wh.dicts("SELECT * FROM web_submissions WHERE form_key = ?", [key])
+    return rows[0] if rows else None
+
+
+def _record(wh: Warehouse, key: str, annotator: str, action: str, **kw) -> None:
+    wh.insert("web_submissions", [{"form_key": key, "annotator": annotator, "action": action, "doc_id": kw.get("doc_id"),
+                                   "cluster_id": kw.get("cluster_id"), "batch_id": kw.get("batch_id"),
+                                   "created_at": now_utc()}])
+
+
+def submit_label(wh: Warehouse, annotator: str, doc_id: str, lab: Label, *, key: str, seen: str,
+                 others_seen: int = 0) -> Outcome:
+    """Save one label once. ``seen`` is :func:`item_version` when the form was drawn."""
+    prior = _duplicate(wh, key)
+    if prior:
+        return Outcome("duplicate", "Already saved: that was a second submit of the same page, nothing was written "
+                       "again.", doc_id=prior["doc_id"], batch_id=prior["batch_id"])
+    doc = resolve_doc(wh, doc_id)
+    lab.check()
+    now_seen = _seen(wh, doc, annotator)
+    if now_seen != seen:
+        return Outcome("stale", "This page was out of date: your label on this item changed since it was drawn "
+                       "(another tab or window?). Nothing was saved; here is the item as it stands now.", doc_id=doc)
+    batch = "w_" + hashlib.sha1(key.encode()).hexdigest()[:12]
+    with wh.transaction():
+        label(wh, doc, annotator, lab, batch_id=batch)
+        _record(wh, key, annotator, "label", doc_id=doc, batch_id=batch)
+        release(wh, doc, annotator)
+    out = Outcome("saved", f"Saved: {lab.decision}" + (f" ({lab.reason.replace('_', ' ')})" if lab.reason else "") + ".",
+                  doc_id=doc, batch_id=batch, written=1)
+    others = wh.scalar("SELECT count(*) FROM v_annotations_current WHERE doc_id = ? AND role = 'annotator' "
+                       "AND annotator <> ?", [doc, annotator])
+    if others > others_seen:
+        out.notes.append("Someone else labelled this item while you were reading it; both labels are kept and "
+                         "count towards agreement.")
+    return out
+
+
+def cluster_size(wh: Warehouse, cluster_id: str) -> int:
+    return wh.scalar("SELECT count(*) FROM cluster_members WHERE cluster_id = ?", [cluster_id])
+
+
+def submit_cluster(wh: Warehouse, annotator: str, cluster_id: str, lab: Label, *, key: str, size_seen: int) -> Outcome:
+    """Label every member of a cluster once (one undoable batch); refused if the cluster changed."""
+    prior = _duplicate(wh, key)
+    if prior:
+        return Outcome("duplicate", "Already done: that was a second submit of the same confirmation, nothing was "
+                       "written again.", cluster_id=cluster_id, batch_id=prior["batch_id"])
+    size = cluster_size(wh, cluster_id)
+    if size != size_seen:
+        if not wh.scalar("SELECT count(*) FROM clusters WHERE cluster_id = ?", [cluster_id]):
+            raise MinerError(f"{cluster_id}: no such cluster")
+        return Outcome("stale", f"The cluster changed since the page was drawn ({size_seen} members then, {size} now). "
+                       "Nothing was labelled; look again and confirm.", cluster_id=cluster_id)
+    with wh.transaction():
+        res = label_cluster(wh, cluster_id, annotator, lab)
+        _record(wh, key, annotator, "cluster", cluster_id=cluster_id, batch_id=res.batch_id)
+    kept = f"; {len(res.skipped)} you had labelled one by one were kept" if res.skipped else ""
+    return Outcome("saved", f"Labelled {res.written} items of {cluster_id} as {lab.decision}"
+                   + (f" ({lab.reason.replace('_', ' ')})" if lab.reason else "") + kept + ".",
+                   cluster_id=cluster_id, batch_id=res.batch_id, written=res.written)
+
+
+def submit_undo(wh: Warehouse, annotator: str, batch_id: str, *, key: str) -> Outcome:
+    """Take back one of the annotator's own labels or cluster labels, once."""
+    prior = _duplicate(wh, key)
+    if prior:
+        return Outcome("duplicate", "Already undone: that was a second submit, nothing changed again.",
+                       doc_id=prior["doc_id"], cluster_id=prior["cluster_id"], batch_id=batch_id)
+    rows = wh.dicts("SELECT any_value(annotator) AS annotator, min(doc_id) AS doc_id, any_value(cluster_id) AS "
+                    "cluster_id, count(*) AS n FROM annotations WHERE batch_id = ?", [batch_id])
+    if not rows or not rows[0]["n"]:
+        raise MinerError(f"{batch_id}: nothing to undo here")
+    r = rows[0]
+    if r["annotator"] != annotator:
+        return Outcome("refused", "That label is someone else's; you can only undo your own.")
+    if wh.scalar("SELECT count(*) FROM annotation_undos WHERE batch_id = ?", [batch_id]):
+        return Outcome("stale", "That was already undone (in another tab?). Nothing changed.",
+                       doc_id=r["doc_id"], cluster_id=r["cluster_id"])
+    with wh.transaction():
+        n = undo_batch(wh, batch_id, annotator)
+        _record(wh, key, annotator, "undo", doc_id=r["doc_id"], cluster_id=r["cluster_id"], batch_id=batch_id)
+        if not r["cluster_id"]:
+            claim(wh, r["doc_id"], annotator)
+    what = f"the cluster label on {r['cluster_id']} ({n} items)" if r["cluster_id"] else "your label"
+    return Outcome("saved", f"Undone: {what}. Whatever was there before counts again.", doc_id=r["doc_id"],
+                   cluster_id=r["cluster_id"], batch_id=batch_id, written=n)
+
+
+# -- incidents ------------------------------------------------------------------------------------
+def narrative_version(narrative: str | None) -> str:
+    """What the incident form remembers about the narrative it showed (see :func:`submit_narrative`)."""
+    return hashlib.sha1((narrative or "").encode()).hexdigest()[:16]
+
+
+def submit_narrative(wh: Warehouse, annotator: str, incident_id: str, text: str, *, key: str, seen: str) -> Outcome:
+    """Save a rewritten narrative once (anonymized on the way in, as ``miner incident narrative``).
+    Refused as stale when someone changed the narrative since the page was drawn, so two
+    annotators never silently overwrite each other's rewrite."""
+    from miner.incidents import incidents
+
+    prior = _duplicate(wh, key)
+    if prior:
+        return Outcome("duplicate", "Already saved: that was a second submit of the same page, nothing was written "
+                       "again.", doc_id=prior["doc_id"])
+    current = incidents.get_incident(wh, incident_id)
+    if current["status"] != "open":
+        raise MinerError(f"{incident_id}: merged into {current['merged_into']}; edit that one")
+    if narrative_version(current["narrative"]) != seen:
+        return Outcome("stale", "Not saved: someone changed this narrative since your page was drawn. Your text "
+                       "is still in the box; compare it with the stored narrative below and save again.",
+                       doc_id=incident_id)
+    incidents.set_narrative(wh, incident_id, text)  # its own transaction (they do not nest); a crash
+    _record(wh, key, annotator, "narrative", doc_id=incident_id)  # between the two makes a resubmit "stale"
+    return Outcome("saved", "Narrative saved (anonymized on the way in) and checked.", doc_id=incident_id, written=1)
+
+
+def submit_review_flags(wh: Warehouse, annotator: str, incident_id: str, *, key: str) -> Outcome:
+    """Mark the narrative's current quasi-identifier flags as reviewed by ``annotator``, once."""
+    from miner.incidents import checks
+
+    if _duplicate(wh, key):
+        return Outcome("duplicate", "Already done: that was a second submit, nothing was written again.",
+                       doc_id=incident_id)
+    with wh.transaction():
+        done = checks.review_flags(wh, incident_id, by=annotator)
+        _record(wh, key, annotator, "review_flags", doc_id=incident_id)
+    return Outcome("saved", f"{len(done)} flag(s) marked reviewed.", doc_id=incident_id, written=len(done))
+
+
+def submit_incidents_from_annotations(wh: Warehouse, annotator: str, *, key: str) -> Outcome:
+    """Turn accepted items into incidents (:func:`miner.incidents.incidents_from_annotations`), once per form."""
+    from miner.incidents import incidents
+
+    if _duplicate(wh, key):
+        return Outcome("duplicate", "Already done: that was a second submit, nothing was written again.")
+    res = incidents.incidents_from_annotations(wh, by=annotator)
+    _record(wh, key, annotator, "incidents_from_annotations")
+    if not res.created and not res.extended:
+        return Outcome("saved", "Nothing new: every accepted item already belongs to an incident.")
+    grown = f"; {len(res.extended)} existing incident(s) got more documents" if res.extended else ""
+    return Outcome("saved", f"{len(res.created)} new incident(s){grown}. Write each one's narrative.",
+                   written=len(res.created) + len(res.extended))
+
+
+# -- clusters and progress -----------------------------------------------------------------------
+def cluster_list(wh: Warehouse) -> list[dict]:
+    return wh.dicts("SELECT v.cluster_id, count(m.doc_id) AS size, v.keywords, v.exemplars, v.is_new, v.n_decided, "
+                    "v.n_incident, v.n_not FROM v_clusters v LEFT JOIN cluster_members m USING (cluster_id) "
+                    "GROUP BY ALL ORDER BY v.is_new DESC, size DESC, v.cluster_id")
+
+
+def cluster_detail(wh: Warehouse, cluster_id: str, annotator: str) -> dict:
+    rows = [c for c in wh.dicts("SELECT * FROM v_clusters WHERE cluster_id = ?", [cluster_id])]
+    if not rows:
+        raise MinerError(f"{cluster_id}: no such cluster")
+    c = rows[0]
+    flag_pending(wh)
+    c["size"] = cluster_size(wh, cluster_id)
+    ex = list(c["exemplars"] or [])
+    texts = dict(wh.rows("SELECT doc_id, text FROM clean_texts WHERE doc_id IN (SELECT unnest(?))", [ex]))
+    care = flags(wh, ex)
+    c["exemplar_items"] = [{"doc_id": d, "text": texts.get(d, ""), "care": care.get(d, [])} for d in ex]
+    c["mine"] = wh.dicts("SELECT batch_id, decision, reason, count(*) AS n, min(created_at) AS started FROM annotations "
+                         "WHERE cluster_id = ? AND annotator = ? AND batch_id NOT IN "
+                         "(SELECT batch_id FROM annotation_undos) GROUP BY ALL ORDER BY started DESC", [cluster_id, annotator])
+    return c
+
+
+def left(wh: Warehouse, *, all_documents: bool = False) -> int:
+    """Undecided items in the queue."""
+    return wh.scalar(f"SELECT count(*) FROM {'v_queue_all' if all_documents else 'v_queue'}")
+
+
+def progress(wh: Warehouse, who: Annotator, *, all_documents: bool = False) -> dict:
+    """Done today, left, incidents found, and this annotator's agreement with the others."""
+    flag_pending(wh)
+    view = "v_queue_all" if all_documents else "v_queue"
+    today = now_utc().replace(hour=0, minute=0, second=0, microsecond=0)
+    me, opt = who.name, list(who.opt_out)
+    mine = "FROM v_annotations_current WHERE annotator = ? AND role = 'annotator'"
+    return {
+        "done_today": wh.scalar(f"SELECT count(*) {mine} AND created_at >= ?", [me, today]),
+        "done_total": wh.scalar(f"SELECT count(*) {mine}", [me]),
+        "my_incidents": wh.scalar(f"SELECT count(*) {mine} AND decision = 'incident'", [me]),
+        "left": left(wh, all_documents=all_documents),
+        "held_back": wh.scalar(f"SELECT count(*) FROM {view} WHERE doc_id IN (SELECT doc_id FROM care_flags "
+                               "WHERE len(list_intersect(categories, ?)) > 0)", [opt]),
+        "incidents": wh.scalar("SELECT count(*) FROM v_decisions WHERE decision = 'incident'"),
+        "disputed": wh.scalar("SELECT count(*) FROM v_decisions WHERE status = 'disputed'"),
+        "annotators_today": wh.rows("SELECT annotator, count(*) FROM v_annotations_current WHERE role = 'annotator' "
+                                    "AND created_at >= ? GROUP BY ALL ORDER BY 2 DESC, 1", [today]),
+        "agreement": wh.dicts("SELECT CASE WHEN annotator_a = $me THEN annotator_b ELSE annotator_a END AS other, "
+                              "n_items, observed, value FROM v_agreement WHERE measure = 'cohen_kappa' "
+                              "AND $me IN (annotator_a, annotator_b) ORDER BY other", {"me": me}),
+        "alpha": (wh.dicts("SELECT n_items, observed, value FROM v_agreement WHERE measure = 'krippendorff_alpha'")
+                  or [None])[0],
+    }

@@ -57,7 +57,7 @@ def put_documents(wh: Warehouse, docs: dict[str, str], *, created_at=None, autho
     """Write documents straight into the warehouse (for stages after harvest): doc_id -> body."""
     from datetime import datetime
 
-    from miner.core.db import now_utc
+    from miner.core.clock import now_utc
 
     now = now_utc()
     wh.insert("documents", [{

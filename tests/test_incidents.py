@@ -118,7 +118,7 @@ def test_accepted_annotations_become_one_incident_per_story_once(docs):
     """The post, an accepted comment retelling it and the post's repost are one incident, coded
     from the annotations; a rejected post makes none; running it again creates nothing."""
     from miner.triage.annotations import Label, label
-    from miner.core.db import now_utc
+    from miner.core.clock import now_utc
 
     wh = docs
     put_documents(wh, {"reddit:t3_s3": STORY + " (reposting from another sub)"})

@@ -16,7 +16,8 @@ from miner.triage.annotations import (Label, adjudicate, cohen_kappa, krippendor
 from miner.cli import main as cli
 from miner.triage.clusters import ClusterOptions, cluster_candidates
 from miner.core.config import installation_secret
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.collect.harvest import save_documents
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.pipeline import process, stage_names

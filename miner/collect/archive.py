@@ -52,7 +52,8 @@ from typing import Any, Callable, Iterable, Iterator
 import orjson
 import pyarrow as pa
 
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.collect.archive_workers import default_workers, scan_in_workers
 from miner.collect.dumps import CHUNK, SUFFIXES, Block, DumpError, DumpFile, open_dump, read_blocks
 from miner.core.errors import MinerError

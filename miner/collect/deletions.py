@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.collect.normalize import comment_state, submission_state
 from miner.core.records import RequestLog
 from miner.collect.sources.base import SourceError

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Iterator, Sequence
 
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.collect.normalize import news_article, reddit_comment, reddit_submission, walk_comments
 from miner.plan.plan import Plan, PlannedQuery, expand
 from miner.collect.pseudonyms import Pseudonymizer

@@ -20,13 +20,13 @@ import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from miner.core.clock import now_utc
 from miner.core.errors import MinerError
 
 
@@ -50,11 +50,6 @@ def views_dir() -> Path:
 def saved_queries_dir() -> Path:
     """Analysts' saved SQL (``warehouse/queries/*.sql``), runnable with ``miner sql --file``."""
     return _resource_dir("warehouse") / "queries"
-
-
-def now_utc() -> datetime:
-    """Naive UTC timestamp: DuckDB TIMESTAMP columns hold UTC throughout the warehouse."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 STORAGE_VERSION = "v1.5.0"

@@ -18,7 +18,8 @@ from typing import Any, Iterable
 
 from miner.triage.annotations import OUTCOMES, PHASES, REFUSAL_TYPES
 from miner.incidents.anonymize import Pseudonyms, anonymize
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.core.errors import MinerError
 from miner.triage.evidence import CONTEXTS, FORMS
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Iterator
 
 from miner.core.config import installation_secret
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.collect.normalize import news_article, reddit_comment, reddit_submission
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.core.records import Document

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from miner.triage.care import check_categories
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.core.errors import MinerError
 
 BLUR_MODES = ("flagged", "all", "off")

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pyarrow as pa
 
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 
 MAX_AGGLOMERATIVE = 6000
 

@@ -26,7 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.triage.evidence import FEATURES, features, load_spans
 
 COLD_VERSION = "cold-v1"

@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from miner.triage.annotations import Label, label, label_cluster, resolve_doc, undo_batch
 from miner.triage.annotators import Annotator
 from miner.triage.care import flag_pending, flags
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.core.errors import MinerError
 from miner.triage.evidence import Span, load_spans
 

@@ -36,7 +36,8 @@ from miner.triage import codebook
 from miner.triage.annotations import Label
 from miner.triage.annotators import AuthError, Session
 from miner.triage.care import CATEGORIES, warning
-from miner.core.db import Warehouse, now_utc
+from miner.core.db import Warehouse
+from miner.core.clock import now_utc
 from miner.core.errors import MinerError
 from miner.triage.evidence import BUILTIN_PRODUCTS, Span, plan_products
 from miner.triage import worklist

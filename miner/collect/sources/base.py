@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from miner.core.db import now_utc
+from miner.core.clock import now_utc
 from miner.core.limits import Pacer
 
 

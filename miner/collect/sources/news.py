@@ -17,7 +17,7 @@ import requests
 from newsapi import NewsApiClient
 from newsapi.newsapi_exception import NewsAPIException
 
-from miner.core.db import now_utc
+from miner.core.clock import now_utc
 from miner.collect.sources.base import (BudgetExhausted, EndOfResults, Fetched, PermanentError,
                                         RecordingSession, TransientError)
 

@@ -17,7 +17,7 @@ import prawcore
 import requests
 
 from miner.core.config import RedditCredentials
-from miner.core.db import now_utc
+from miner.core.clock import now_utc
 from miner.core.limits import Pacer
 from miner.collect.sources.base import Fetched, PermanentError, RecordingSession, TransientError
 

@@ -108,7 +108,7 @@ def generate(n: int, seed: int = 7) -> list[Document]:
 
 
 def build(path: Path, docs: list[Document]) -> None:
-    from miner.collect.harvest import save_documents
+    from miner.collect.store import save_documents
 
     with Warehouse.open(path) as wh:
         for i in range(0, len(docs), 20_000):

@@ -23,7 +23,8 @@ os.environ.setdefault("MINER_SECRET", "bench")
 
 from miner.core.config import REPLAY_REDDIT, installation_secret  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
-from miner.collect.harvest import Harvester, start_run  # noqa: E402
+from miner.collect.harvest import Harvester  # noqa: E402
+from miner.collect.store import start_run  # noqa: E402
 from miner.plan.plan import expand, load_plan  # noqa: E402
 from miner.collect.pseudonyms import Pseudonymizer  # noqa: E402
 from miner.replay.server import RateWindow, ReplayOptions, ReplayServer  # noqa: E402

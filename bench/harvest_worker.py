@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from miner.plan.budget import plan_run  # noqa: E402
 from miner.core.config import Endpoints  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
-from miner.collect.harvest import (finish_run, harvest_lock, harvest_query, news_requests_today, query_history,
-                                   skip_queries, start_run)
+from miner.collect.store import finish_run, harvest_lock, news_requests_today, query_history, start_run
+from miner.collect.harvest import harvest_query, skip_queries
 from miner.plan.plan import expand, load_plan  # noqa: E402
 
 

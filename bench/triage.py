@@ -48,7 +48,7 @@ def prepare_corpus(path: Path) -> None:
 
 def prepare_dev_stream(path: Path, stream: Path) -> int:
     """The stream's posts as Reddit submissions (it has no ids: one is derived from the content)."""
-    from miner.collect.harvest import save_documents
+    from miner.collect.store import save_documents
     from miner.core.records import Document
 
     docs: dict[str, Document] = {}

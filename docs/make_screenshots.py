@@ -26,7 +26,7 @@ from miner.triage import worklist  # noqa: E402
 from miner.triage.annotations import Label  # noqa: E402
 from miner.core.config import installation_secret  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
-from miner.collect.harvest import save_documents  # noqa: E402
+from miner.collect.store import save_documents  # noqa: E402
 from miner.collect.pseudonyms import Pseudonymizer  # noqa: E402
 from miner.pipeline import process  # noqa: E402
 from miner.replay.corpus import load_corpus  # noqa: E402

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
-from miner.collect.harvest import Harvester, QueryOutcome, RetryPolicy, finish_run, start_run
+from miner.collect.harvest import Harvester, RetryPolicy
+from miner.collect.store import QueryOutcome, finish_run, start_run
 from miner.plan.plan import Plan, expand
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.collect.sources import sources_for
@@ -36,7 +37,7 @@ def all_text(wh: Warehouse) -> str:
 
 def add_documents(wh: Warehouse, *docs, run_id: str = "run_test") -> None:
     """Save hand-made documents (``miner.records.Document``) as one run, the way a harvest does."""
-    from miner.collect.harvest import save_documents
+    from miner.collect.store import save_documents
 
     with wh.transaction():
         save_documents(wh, list(docs), run_id)

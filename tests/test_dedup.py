@@ -12,7 +12,7 @@ import numpy as np
 
 from miner.process.clean import clean_pending
 from miner.process.dedup import NEAR_JACCARD, dedup_semantic, dedup_text
-from miner.collect.harvest import save_hits
+from miner.collect.store import save_hits
 from miner.core.records import Hit
 from tests.helpers import add_documents, doc
 

@@ -18,7 +18,7 @@ from miner.triage.clusters import ClusterOptions, cluster_candidates
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
 from miner.core.clock import now_utc
-from miner.collect.harvest import save_documents
+from miner.collect.store import save_documents
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.pipeline import process, stage_names
 from miner.replay.load import corpus_documents

@@ -25,7 +25,7 @@ from miner.triage.annotations import Label
 from miner.triage.care import flag_pending
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
-from miner.collect.harvest import save_documents
+from miner.collect.store import save_documents
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.pipeline import process
 from miner.replay.load import corpus_documents

@@ -14,7 +14,7 @@ from miner.triage import annotators as people
 from miner.triage.annotations import Label, label
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
-from miner.collect.harvest import save_documents
+from miner.collect.store import save_documents
 from miner.incidents.incidents import document_text
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.replay.load import corpus_documents

@@ -7,8 +7,8 @@ live harvest would: same document ids (``reddit:t3_<id>``), hits with lineage.
 
 How it behaves, and why:
 
-* **Same meaning as live search.** Queries are matched with :mod:`miner.query`, the matcher
-  the replay server uses for Reddit search, on the same text (title and body; the title
+* **Same meaning as live search.** Queries are matched with
+  :class:`miner.plan.localsearch.LocalSearch`, the matcher the replay server uses for Reddit search, on the same text (title and body; the title
   alone for deleted or removed posts). Each Reddit query of the plan has an archive twin
   with its own query id (source ``reddit-archive``, same product and template), so lineage
   tells which path found a post, and per-template yields can add both up.
@@ -56,86 +56,21 @@ from miner.core.db import Warehouse
 from miner.core.clock import now_utc
 from miner.collect.archive_workers import default_workers, scan_in_workers
 from miner.collect.dumps import CHUNK, SUFFIXES, Block, DumpError, DumpFile, open_dump, read_blocks
+from miner.core.config import installation_secret
 from miner.core.errors import MinerError
+from miner.plan.localsearch import LocalSearch
 from miner.collect.linescan import LineScanner
-from miner.collect.harvest import finish_run, harvest_lock, register_plan, save_documents, save_hits, start_run
+from miner.collect.store import (finish_run, harvest_lock, register_plan, save_documents, save_hits, save_payloads,
+                                 start_run)
 from miner.collect.normalize import (_ts, comment_state, reddit_comment, reddit_submission, submission_state,
                                      unescape_legacy)
 from miner.plan.plan import ARCHIVE_SOURCE, Plan, PlannedQuery, expand_archive
 from miner.collect.pseudonyms import DELETED_AUTHORS, Pseudonymizer
-from miner.plan.query import IndexedText, Matcher, compile_query, needle_clauses, parse, quote_operand
 from miner.core.records import Document, Hit, RawPayload
 
 BATCH_LINES = 50_000  # lines per transaction and checkpoint: bigger batches commit less often (~0.1 s each) but DuckDB holds more memory
 IN_SCOPE_FOR_WORKERS = 0.2  # share of in-scope lines from which worker processes pay (bench/backfill.py)
 EXCERPT_CHARS = 2_000  # how much of a quarantined line is kept
-
-
-# -- matching --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Compiled:
-    query: PlannedQuery
-    match: Matcher
-    key: frozenset[str]  # its most selective needle clause: a text must contain one of these
-    rest: tuple[frozenset[str], ...]  # its other clauses
-    subreddits: frozenset[str]
-
-
-class LocalSearch:
-    """A plan's archive queries as one local search over dump items.
-
-    Each query is indexed by a key needle clause that every text it matches must satisfy:
-    the clause of its product (every template has one, and product names are rare words),
-    else its clause with the longest needles. A text is stemmed and indexed only when it
-    contains, for some query, its key and a needle of each other clause.
-    """
-
-    def __init__(self, queries: Iterable[PlannedQuery]) -> None:
-        compiled = []
-        for q in queries:
-            node = parse(q.rendered)
-            clauses = needle_clauses(node)
-            product = needle_clauses(parse(quote_operand(q.product)))[:1] if q.product else []
-            key = product[0] if product and product[0] in clauses else \
-                max(clauses, key=lambda cl: min(map(len, cl)), default=frozenset())
-            compiled.append(_Compiled(q, compile_query(node), key, tuple(c for c in clauses if c is not key),
-                                      frozenset(s.lower() for s in q.scope.split("+"))))
-        self.subreddits: frozenset[str] = frozenset().union(*(c.subreddits for c in compiled))
-        # subreddit -> key needle -> (position, query); "" holds queries without a key
-        self._index: dict[str, dict[str, list[tuple[int, _Compiled]]]] = {}
-        for i, c in enumerate(compiled):
-            for sub in c.subreddits:
-                for n in c.key or {""}:
-                    self._index.setdefault(sub, {}).setdefault(n, []).append((i, c))
-        # Needles one of which every matching text contains; None when some query needs
-        # no word at all (``NOT x``), so that no text can be ruled out without matching it.
-        self.key_needles: frozenset[str] | None = \
-            None if any(not c.key for c in compiled) else frozenset().union(*(c.key for c in compiled))
-
-    def search(self, subreddit: str, text: str) -> list[PlannedQuery]:
-        """The queries whose scope holds ``subreddit`` and whose terms match ``text``."""
-        index = self._index.get(subreddit.lower())
-        if index is None or not text:
-            return []
-        low = text.lower()
-        candidates = {i: c for n, queries in index.items() if n in low for i, c in queries}
-        if not candidates:
-            return []
-        seen: dict[str, bool] = {}
-
-        def has(n: str) -> bool:
-            if n not in seen:
-                seen[n] = n in low
-            return seen[n]
-
-        doc = None
-        found = []
-        for _, c in sorted(candidates.items()):
-            if all(any(has(n) for n in cl) for cl in c.rest):
-                doc = doc or IndexedText(text)
-                if c.match(doc):
-                    found.append(c.query)
-        return found
 
 
 # -- validating lines ------------------------------------------------------------------------
@@ -555,7 +490,7 @@ class ArchiveImporter:
         wh, plan_id = self.wh, self.plan.plan_id
         with wh.transaction():
             batch.counts.documents_new = save_documents(wh, batch.docs, self.run_id, keep_existing=True)
-            wh.insert("raw_payloads", list(batch.payloads.values()), on_conflict="DO NOTHING")
+            save_payloads(wh, batch.payloads.values())
             save_hits(wh, batch.hits, self.run_id)
             if batch.threads:
                 wh.insert("archive_threads", pa.table({
@@ -635,7 +570,7 @@ class ArchiveImporter:
                     hits += [Hit(plan_id, q, r["doc_id"], ARCHIVE_SOURCE, "thread", self.run_id, None,
                                  r["fetched_at"], r["payload_id"]) for q in queries.get(r["thread_id"], [])]
                 save_documents(wh, docs, self.run_id, keep_existing=True)
-                wh.insert("raw_payloads", list(payloads.values()), on_conflict="DO NOTHING")
+                save_payloads(wh, payloads.values())
                 save_hits(wh, hits, self.run_id)
             wh.execute("DELETE FROM archive_comment_pool WHERE plan_id = ? AND thread_id IN "
                        "(SELECT doc_id FROM archive_threads WHERE plan_id = ?)", [plan_id, plan_id])
@@ -705,8 +640,6 @@ def import_file_at(warehouse: str | Path, plan: Plan, run_id: str, path: str | P
                    progress: ProgressFn | None = None, batch_lines: int = BATCH_LINES,
                    workers: int | None = None) -> FileOutcome:
     """Open the warehouse, import one file, close (plain arguments: a Prefect task calls it)."""
-    from miner.core.config import installation_secret
-
     with Warehouse.open(warehouse) as wh:
         importer = ArchiveImporter(wh, plan, run_id, Pseudonymizer(installation_secret(Path(warehouse))),
                                    keep_all=keep_all, progress=progress, batch_lines=batch_lines, workers=workers)
@@ -716,8 +649,6 @@ def import_file_at(warehouse: str | Path, plan: Plan, run_id: str, path: str | P
 def finish_import(warehouse: str | Path, plan: Plan, run_id: str, outcomes: list[FileOutcome],
                   started: float) -> ImportSummary:
     """Attach comments, close the run (ok / partial / failed by file), and summarise."""
-    from miner.core.config import installation_secret
-
     with Warehouse.open(warehouse) as wh:
         importer = ArchiveImporter(wh, plan, run_id, Pseudonymizer(installation_secret(Path(warehouse))))
         attached = importer.attach_comments()

@@ -16,7 +16,7 @@ from prefect.runtime import flow_run
 
 from miner.flows.process import process_warehouse
 from miner.collect.archive import FileOutcome, expand_paths, finish_import, import_file_at, start_import
-from miner.collect.harvest import harvest_lock
+from miner.collect.store import harvest_lock
 from miner.core.config import resolve_warehouse
 from miner.plan.plan import Plan, load_plan
 

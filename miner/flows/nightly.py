@@ -26,8 +26,9 @@ from miner.core.config import Endpoints, resolve_warehouse
 from miner.core.db import Warehouse
 from miner.collect.deletions import check_deletions
 from miner.report.funnel import funnel
-from miner.collect.harvest import (QueryOutcome, finish_run, harvest_lock, harvest_query, news_requests_today,
-                                   query_history, refresh_comments, skip_queries, start_run)
+from miner.collect.store import (QueryOutcome, finish_run, harvest_lock, news_requests_today, query_history,
+                                 start_run)
+from miner.collect.harvest import harvest_query, refresh_comments, skip_queries
 from miner.plan.plan import Plan, PlannedQuery, expand, load_plan
 
 REDDIT_RATE_LIMIT = "reddit-api"

@@ -7,20 +7,21 @@ point; the *narrative* is what the annotator rewrites and what exports carry, an
 through the same anonymizer with the incident's own pseudonym map, so ``[PERSON_1]`` stays
 the same person. Scenarios group incidents under a condensed narrative written by the team.
 
-Source text is read through :func:`document_text` / :func:`text_relation` only, so when a
-cleaned-text table exists (issue 5) these two are the one place to switch to it.
+Source text is the documents' title and body as stored
+(:func:`miner.collect.store.document_texts`), the same text the searchability index reads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from miner.triage.annotations import OUTCOMES, PHASES, REFUSAL_TYPES
 from miner.incidents.anonymize import Pseudonyms, anonymize
 from miner.core.db import Warehouse
 from miner.core.clock import now_utc
 from miner.core.errors import MinerError
+from miner.collect.store import document_texts, gone_documents
 from miner.triage.evidence import CONTEXTS, FORMS
 
 # Codebook fields of an incident (DESIGN.md section 5); the vocabularies are the triage's, so
@@ -38,21 +39,6 @@ CODES: dict[str, tuple[str, ...] | None] = {
     "notes": None,
 }
 LIST_CODES = {"refusal_form", "failure_modes", "phases", "sensitive"}
-
-
-def text_relation() -> str:
-    """SQL for ``(doc_id, text)`` over every document with text: the one place that says where
-    source text comes from (switch to the cleaned-text table here)."""
-    return ("SELECT doc_id, concat_ws(chr(10) || chr(10), nullif(title, ''), nullif(body, '')) AS text "
-            "FROM documents WHERE purged_at IS NULL AND state = 'ok'")
-
-
-def document_texts(wh: Warehouse, doc_ids: Iterable[str]) -> dict[str, str]:
-    ids = list(dict.fromkeys(doc_ids))
-    if not ids:
-        return {}
-    rows = wh.rows(f"SELECT doc_id, text FROM ({text_relation()}) WHERE doc_id IN (SELECT unnest(?))", [ids])
-    return {d: t or "" for d, t in rows}
 
 
 def document_text(wh: Warehouse, doc_id: str) -> str:
@@ -307,13 +293,13 @@ def forget_deleted(wh: Warehouse) -> int:
     Returns the number of incidents touched."""
     gone = wh.rows("SELECT x.incident_id, x.doc_id FROM incident_documents x JOIN documents d USING (doc_id) "
                    "WHERE d.state <> 'ok' AND x.source_gone_at IS NULL")
-    wh.execute("DELETE FROM doc_shingles WHERE doc_id IN (SELECT doc_id FROM documents WHERE state <> 'ok')")
-    wh.execute("DELETE FROM shingle_docs WHERE doc_id IN (SELECT doc_id FROM documents WHERE state <> 'ok')")
+    wh.execute(f"DELETE FROM doc_shingles WHERE doc_id IN ({gone_documents()})")
+    wh.execute(f"DELETE FROM shingle_docs WHERE doc_id IN ({gone_documents()})")
     touched = sorted({i for i, _ in gone})
     for incident_id in touched:
         with wh.transaction():
-            wh.execute("UPDATE incident_documents SET source_gone_at = ? WHERE incident_id = ? AND doc_id IN "
-                       "(SELECT doc_id FROM documents WHERE state <> 'ok')", [now_utc(), incident_id])
+            wh.execute(f"UPDATE incident_documents SET source_gone_at = ? WHERE incident_id = ? AND doc_id IN "
+                       f"({gone_documents()})", [now_utc(), incident_id])
             _rebuild_draft(wh, incident_id)
             remaining = " ".join(document_texts(wh, incident_documents(wh, incident_id))).lower()
             stale = [o for _, o, _ in load_pseudonyms(wh, incident_id).rows() if o not in remaining]
@@ -333,8 +319,7 @@ class MergeSuggestion:
 def suggest_merges(wh: Warehouse, *, min_score: float = 0.35) -> list[MergeSuggestion]:
     """Pairs of open incidents that may tell the same story, most similar first; the annotator
     confirms with :func:`merge_incidents`. Text similarity (TF-IDF cosine over the source
-    documents' words) plus one strong signal: the same (pseudonymous) author in both. When
-    embeddings exist (issue 5), swap the similarity here; callers only see suggestions."""
+    documents' words) plus one strong signal: the same (pseudonymous) author in both."""
     rows = wh.rows(
         "SELECT x.incident_id, list(x.doc_id ORDER BY x.doc_id), list(DISTINCT d.author_hash) "
         "FROM incident_documents x JOIN incidents i USING (incident_id) JOIN documents d USING (doc_id) "

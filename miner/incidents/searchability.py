@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from miner.core.db import Warehouse
-from miner.incidents.incidents import text_relation
+from miner.collect.store import text_relation
 
 DEFAULT_MAX_SHARED_WORDS = 6
 INDEX_K = DEFAULT_MAX_SHARED_WORDS + 1

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from miner.collect.store import gone_documents
 from miner.core.db import Warehouse
 
 # Documents that are gone but still have a derived row somewhere.
-_GONE_WITH_DERIVED = """
-SELECT doc_id FROM documents WHERE state <> 'ok' AND (
+_GONE_WITH_DERIVED = f"""
+SELECT doc_id FROM ({gone_documents()}) WHERE (
     doc_id IN (SELECT doc_id FROM clean_texts)
     OR doc_id IN (SELECT doc_id FROM dedup_signatures)
     OR doc_id IN (SELECT doc_id FROM dup_members)

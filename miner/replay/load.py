@@ -38,7 +38,7 @@ def corpus_documents(corpus: Corpus, p: Pseudonymizer) -> Iterator[Document]:
 
 def load_corpus_into(wh: Warehouse, corpus: Corpus | None = None) -> int:
     """Save every corpus document into ``wh`` (as run ``run_corpus``); returns how many."""
-    from miner.collect.harvest import save_documents
+    from miner.collect.store import save_documents
 
     corpus = corpus or load_corpus()
     docs = list(corpus_documents(corpus, Pseudonymizer(installation_secret(Path(wh.path)))))

@@ -23,7 +23,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from miner.triage import annotators as people  # noqa: E402
 from miner.triage import worklist  # noqa: E402
-from miner.triage.annotations import Label  # noqa: E402
+from miner.triage.codebook import Label  # noqa: E402
 from miner.core.config import installation_secret  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
 from miner.collect.store import save_documents  # noqa: E402

@@ -160,7 +160,8 @@ def test_labels_files_csv_and_jsonl_with_errors_naming_the_line(tmp_path):
 
 
 def test_annotations_give_the_triage_decision_and_a_clear_error_without_any(wh):
-    from miner.triage.annotations import Label, adjudicate, label
+    from miner.triage.codebook import Label
+    from miner.triage.annotations import adjudicate, label
     from tests.helpers import put_documents
 
     with pytest.raises(MinerError, match="no triage decisions yet"):

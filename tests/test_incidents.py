@@ -117,7 +117,8 @@ def test_a_document_deleted_at_the_source_leaves_the_draft_and_the_pseudonym_map
 def test_accepted_annotations_become_one_incident_per_story_once(docs):
     """The post, an accepted comment retelling it and the post's repost are one incident, coded
     from the annotations; a rejected post makes none; running it again creates nothing."""
-    from miner.triage.annotations import Label, label
+    from miner.triage.codebook import Label
+    from miner.triage.annotations import label
     from miner.core.clock import now_utc
 
     wh = docs

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from miner.triage import care
-from miner.triage.annotations import (Label, adjudicate, cohen_kappa, krippendorff_alpha, label, label_cluster,
+from miner.triage.codebook import Label
+from miner.triage.annotations import (adjudicate, cohen_kappa, krippendorff_alpha, label, label_cluster,
                                       label_many, undo_batch)
 from miner.cli import main as cli
 from miner.triage.clusters import ClusterOptions, cluster_candidates

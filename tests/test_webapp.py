@@ -21,7 +21,7 @@ import pytest
 
 from miner.triage import annotators as people
 from miner.triage import worklist
-from miner.triage.annotations import Label
+from miner.triage.codebook import Label
 from miner.triage.care import flag_pending
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from miner.triage import annotators as people
-from miner.triage.annotations import Label, label
+from miner.triage.codebook import Label
+from miner.triage.annotations import label
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
 from miner.collect.store import save_documents

@@ -9,14 +9,14 @@ import click
 from rich.panel import Panel
 from rich.text import Text
 
-from miner.triage.annotations import (DECISIONS, PHASES, REASONS, Label, adjudicate, batches, label,
-                                      label_cluster, sample_overlap, undo_batch)
+from miner.triage.codebook import DECISIONS, PHASES, REASONS, Label
+from miner.triage.annotations import adjudicate, batches, label, label_cluster, sample_overlap, undo_batch
 from miner.triage import care
 from miner.cli import main
 from miner.cli.common import FORMAT, console, print_rows, warehouse_option, warehouse_path
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
-from miner.triage.evidence import CONTEXTS, FORMS
+from miner.triage.codebook import CONTEXTS, FORMS
 
 STYLES = {"product": "bold cyan", "refusal": "bold red", "narration": "underline", "context": "green",
           "human_refuser": "reverse yellow", "off_support": "magenta"}

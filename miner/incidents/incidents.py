@@ -16,26 +16,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from miner.triage.annotations import OUTCOMES, PHASES, REFUSAL_TYPES
 from miner.incidents.anonymize import Pseudonyms, anonymize
 from miner.core.db import Warehouse
 from miner.core.clock import now_utc
 from miner.core.errors import MinerError
 from miner.collect.store import document_texts, gone_documents
-from miner.triage.evidence import CONTEXTS, FORMS
+from miner.triage.codebook import CONTEXTS, FAILURE_MODES, FORMS, OUTCOMES, PHASES, REFUSAL_TYPES, SENSITIVE
 
-# Codebook fields of an incident (DESIGN.md section 5); the vocabularies are the triage's, so
+# Codebook fields of an incident (docs/design.md §5); the vocabularies are the triage codebook's, so
 # what an annotator records carries over unchanged. Lists are multi-valued.
 CODES: dict[str, tuple[str, ...] | None] = {
     "product": None,  # free text, canonical names (ChatGPT, Claude, Gemini, Character.AI, ...)
     "support_context": CONTEXTS,
     "refusal_form": FORMS,
     "refusal_type": REFUSAL_TYPES,
-    "failure_modes": ("leakage", "inconsistency", "sycophantic_capitulation"),
+    "failure_modes": FAILURE_MODES,
     "phases": PHASES,
     "outcome": OUTCOMES,
     "first_hand": None,
-    "sensitive": ("suicide", "self_harm", "abuse", "eating_disorder"),
+    "sensitive": SENSITIVE,
     "notes": None,
 }
 LIST_CODES = {"refusal_form", "failure_modes", "phases", "sensitive"}

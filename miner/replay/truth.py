@@ -13,25 +13,25 @@ from functools import lru_cache
 from pathlib import Path
 
 from miner.replay.corpus import TRUTH_DIR, Corpus, load_corpus
+from miner.triage.codebook import Label
 
 
 @dataclass(frozen=True)
-class Label:
-    key: str
-    doc_id: str
-    label: str  # incident | not | unsure
-    incident: str | None = None
-    product: str | None = None
-    context: str | None = None
-    form: tuple[str, ...] = ()
-    refusal_type: str | None = None
-    phases: tuple[str, ...] = ()
-    outcome: str | None = None
-    first_hand: bool | None = None
-    implied: bool = False
+class TruthLabel(Label):
+    """What an item really is: the codebook's :class:`~miner.triage.codebook.Label` (its
+    ``decision`` and codes), plus the truth file's own fields (format in ``corpus/FORMAT.md``)."""
+
+    key: str = ""
+    doc_id: str = ""
+    incident: str | None = None  # items telling the same incident share this key
+    implied: bool = False  # told without refusal words ("it gave me the hotline again")
     sensitive: tuple[str, ...] = ()
-    reason: str | None = None
-    trap: str | None = None
+    trap: str | None = None  # what makes it look like an incident
+
+    @property
+    def label(self) -> str:
+        """The decision, under the truth files' name for it (incident | not | unsure)."""
+        return self.decision
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class PlantedPii:
 
 @dataclass
 class GroundTruth:
-    labels: dict[str, Label]
+    labels: dict[str, TruthLabel]
     dup_groups: list[DupGroup]
     pii: list[PlantedPii]
     damaged: dict[str, str]
@@ -100,14 +100,14 @@ def _tuple(v) -> tuple[str, ...]:
 @lru_cache(maxsize=2)
 def load_truth(corpus: Corpus | None = None, truth_dir: Path = TRUTH_DIR) -> GroundTruth:
     corpus = corpus or load_corpus()
-    labels: dict[str, Label] = {}
+    labels: dict[str, TruthLabel] = {}
     for f in sorted(truth_dir.glob("*.toml")):
         for key, t in tomllib.loads(f.read_text(encoding="utf-8")).items():
             if key not in corpus.by_key:
                 raise ValueError(f"{f.name}: truth for unknown item {key!r}")
             doc_id = corpus.doc_id(key)
-            labels[doc_id] = Label(
-                key=key, doc_id=doc_id, label=t.get("label", "not"), incident=t.get("incident"),
+            labels[doc_id] = TruthLabel(
+                decision=t.get("label", "not"), key=key, doc_id=doc_id, incident=t.get("incident"),
                 product=t.get("product"), context=t.get("context"), form=_tuple(t.get("form")),
                 refusal_type=t.get("refusal_type"), phases=_tuple(t.get("phases")), outcome=t.get("outcome"),
                 first_hand=t.get("first_hand"), implied=bool(t.get("implied", False)),

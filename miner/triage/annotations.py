@@ -1,4 +1,4 @@
-"""Annotations: the codebook of DESIGN.md section 5, recorded append-only.
+"""Annotations: labels in the codebook's terms (:mod:`miner.triage.codebook`), recorded append-only.
 
 Nothing is ever updated or deleted. A new label by the same annotator supersedes the old one
 (``v_annotations_current`` keeps the latest); labelling a whole cluster writes one row per
@@ -20,47 +20,7 @@ from typing import Hashable, Iterable, Mapping, Sequence
 from miner.core.db import Warehouse
 from miner.core.clock import now_utc
 from miner.core.errors import MinerError
-from miner.triage.evidence import CONTEXTS, FORMS
-
-DECISIONS = ("incident", "not", "unsure")
-REASONS = ("human_refusal", "ai_refusal_outside_support", "no_refusal", "not_first_hand", "off_topic", "duplicate")
-REFUSAL_TYPES = ("policy", "capability", "scope", "over_refusal")
-PHASES = ("expectation_formation", "triggering", "message_framing", "resource_referral", "post_refusal_outcome")
-OUTCOMES = ("acceptance", "switching", "abandonment", "distress")
-
-
-@dataclass(frozen=True)
-class Label:
-    """One codebook entry. Only ``decision`` is required."""
-
-    decision: str
-    reason: str | None = None
-    product: str | None = None
-    context: str | None = None
-    form: tuple[str, ...] = ()
-    refusal_type: str | None = None
-    phases: tuple[str, ...] = ()
-    outcome: str | None = None
-    first_hand: bool | None = None
-    note: str | None = None
-
-    def check(self) -> None:
-        """Raise a one-line MinerError naming the bad field and the allowed values."""
-        def one(field_: str, value, allowed) -> None:
-            if value is not None and value not in allowed:
-                raise MinerError(f"{field_}: {value!r} is not one of {', '.join(allowed)}")
-
-        one("decision", self.decision, DECISIONS)
-        one("reason", self.reason, REASONS)
-        one("context", self.context, CONTEXTS)
-        one("refusal_type", self.refusal_type, REFUSAL_TYPES)
-        one("outcome", self.outcome, OUTCOMES)
-        for f in self.form:
-            one("form", f, FORMS)
-        for p in self.phases:
-            one("phases", p, PHASES)
-        if self.reason and self.decision != "not":
-            raise MinerError(f"reason: a reason goes with --decision not (got --decision {self.decision})")
+from miner.triage.codebook import Label
 
 
 @dataclass

@@ -1,15 +1,88 @@
-"""The codebook of DESIGN.md section 5 in words annotators read: each field, its values, a
-definition and a short made-up example. The web app shows it one key away (``?``) and numbers
-the values in this order, so the keys stay the same for everyone."""
+"""The codebook (docs/design.md §5): every vocabulary annotators, incidents and evidence use, the
+one :class:`Label` that records a decision in its terms, and the codebook in words annotators read.
+
+The vocabularies are the single source: triage labels (:mod:`miner.triage.annotations`), evidence
+spans (:mod:`miner.triage.evidence`) and incident codes (:mod:`miner.incidents.incidents`) all take
+their values from here, so what an annotator records carries over to an incident unchanged.
+
+The fields in words (:data:`ALL`) give each value a definition and a short made-up example. The web
+app shows them one key away (``?``) and numbers the values in this order, so the keys stay the same
+for everyone.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from miner.triage.annotations import DECISIONS, OUTCOMES, PHASES, REASONS, REFUSAL_TYPES
-from miner.triage.evidence import CONTEXTS, FORMS
+from miner.core.errors import MinerError
+
+# -- vocabularies ---------------------------------------------------------------------------------
+DECISIONS = ("incident", "not", "unsure")
+REASONS = ("human_refusal", "ai_refusal_outside_support", "no_refusal", "not_first_hand", "off_topic", "duplicate")
+CONTEXTS = ("psychotherapy", "companionship", "coaching", "interpersonal_advice", "crisis")
+FORMS = ("hard_refusal", "soft_redirect", "resource_referral", "content_flag", "persona_change",
+         "stopped_responding")
+REFUSAL_TYPES = ("policy", "capability", "scope", "over_refusal")
+PHASES = ("expectation_formation", "triggering", "message_framing", "resource_referral", "post_refusal_outcome")
+OUTCOMES = ("acceptance", "switching", "abandonment", "distress")
+FAILURE_MODES = ("leakage", "inconsistency", "sycophantic_capitulation")
+SENSITIVE = ("suicide", "self_harm", "abuse", "eating_disorder")
+
+# Products by canonical name, with the aliases that name them (GPT-4/OpenAI -> ChatGPT, Bard -> Gemini);
+# plans add their own. How evidence matches them (case, ambiguous names) is miner.triage.evidence's.
+BUILTIN_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "ChatGPT": ("ChatGPT", "Chat GPT", "GPT-4", "GPT4", "GPT-4o", "GPT-3", "GPT-3.5", "GPT-5", "GPT", "OpenAI",
+                "Open AI", "chatgpt"),
+    "Claude": ("Claude", "Anthropic", "Claude.ai"),
+    "Gemini": ("Gemini", "Bard", "Google AI", "Google Bard", "Google Gemini"),
+    "Grok": ("Grok", "xAI"),
+    "Copilot": ("Copilot", "Microsoft AI", "Bing Chat", "Bing AI", "Microsoft Copilot"),
+    "Perplexity": ("Perplexity",),
+    "Character.AI": ("Character.AI", "Character AI", "CharacterAI", "c.ai", "CAI"),
+    "Replika": ("Replika", "my rep"),
+    "Pi": ("Pi", "Inflection"),
+    "Snapchat My AI": ("My AI", "Snapchat AI", "Snapchat's AI"),
+    "Meta AI": ("Meta AI",),
+    "Nomi": ("Nomi",),
+}
 
 
+# -- a label --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Label:
+    """One codebook entry. Only ``decision`` is required."""
+
+    decision: str
+    reason: str | None = None
+    product: str | None = None
+    context: str | None = None
+    form: tuple[str, ...] = ()
+    refusal_type: str | None = None
+    phases: tuple[str, ...] = ()
+    outcome: str | None = None
+    first_hand: bool | None = None
+    note: str | None = None
+
+    def check(self) -> None:
+        """Raise a one-line MinerError naming the bad field and the allowed values."""
+        def one(field_: str, value, allowed) -> None:
+            if value is not None and value not in allowed:
+                raise MinerError(f"{field_}: {value!r} is not one of {', '.join(allowed)}")
+
+        one("decision", self.decision, DECISIONS)
+        one("reason", self.reason, REASONS)
+        one("context", self.context, CONTEXTS)
+        one("refusal_type", self.refusal_type, REFUSAL_TYPES)
+        one("outcome", self.outcome, OUTCOMES)
+        for f in self.form:
+            one("form", f, FORMS)
+        for p in self.phases:
+            one("phases", p, PHASES)
+        if self.reason and self.decision != "not":
+            raise MinerError(f"reason: a reason goes with --decision not (got --decision {self.decision})")
+
+
+# -- the codebook in words --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Value:
     value: str

@@ -8,7 +8,7 @@ Five kinds, each a list of small, readable patterns (a researcher can audit and 
   aliases plus a built-in table (GPT-4/OpenAI -> ChatGPT, Bard -> Gemini, ...). Names that are
   also ordinary words are kept only with disambiguation: Claude the person, Gemini the star
   sign, GitHub Copilot at work, Raspberry Pi / pi, "grok" the verb, "perplexity" the noun.
-- ``refusal``: refusal language by form (DESIGN.md section 5): hard refusal, soft redirect,
+- ``refusal``: refusal language by form (the codebook, :mod:`miner.triage.codebook`): hard refusal, soft redirect,
   resource referral, content flag, persona change, stopped responding. It matches both the
   narrated kind ("it refused", "gave me the hotline again") and quoted model replies ("I'm
   sorry, but I can't help with that"); :func:`refusal_spans` is the part tested on XSTest.
@@ -34,14 +34,12 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from miner.core.db import Warehouse
+from miner.triage.codebook import BUILTIN_PRODUCTS, CONTEXTS, FORMS
 from miner.core.clock import now_utc
 
 EXTRACTOR_VERSION = "evidence-v1"
 
 KINDS = ("product", "refusal", "narration", "context", "human_refuser", "off_support")
-FORMS = ("hard_refusal", "soft_redirect", "resource_referral", "content_flag", "persona_change",
-         "stopped_responding")
-CONTEXTS = ("psychotherapy", "companionship", "coaching", "interpersonal_advice", "crisis")
 
 
 @dataclass(frozen=True)
@@ -57,22 +55,6 @@ class Span:
 
 
 # -- products ------------------------------------------------------------------------------------
-# canonical name -> aliases (case-insensitive unless listed in _CASED). Plans add their own.
-BUILTIN_PRODUCTS: dict[str, tuple[str, ...]] = {
-    "ChatGPT": ("ChatGPT", "Chat GPT", "GPT-4", "GPT4", "GPT-4o", "GPT-3", "GPT-3.5", "GPT-5", "GPT", "OpenAI",
-                "Open AI", "chatgpt"),
-    "Claude": ("Claude", "Anthropic", "Claude.ai"),
-    "Gemini": ("Gemini", "Bard", "Google AI", "Google Bard", "Google Gemini"),
-    "Grok": ("Grok", "xAI"),
-    "Copilot": ("Copilot", "Microsoft AI", "Bing Chat", "Bing AI", "Microsoft Copilot"),
-    "Perplexity": ("Perplexity",),
-    "Character.AI": ("Character.AI", "Character AI", "CharacterAI", "c.ai", "CAI"),
-    "Replika": ("Replika", "my rep"),
-    "Pi": ("Pi", "Inflection"),
-    "Snapchat My AI": ("My AI", "Snapchat AI", "Snapchat's AI"),
-    "Meta AI": ("Meta AI",),
-    "Nomi": ("Nomi",),
-}
 # Names that are also ordinary words or people: matched case-sensitively and kept only when the
 # sentence around them reads as talk about a chatbot (see _ambiguous_ok).
 _AMBIGUOUS = {"Claude", "Gemini", "Grok", "Copilot", "Perplexity", "Pi", "Bard", "Nomi", "CAI", "My AI",

@@ -20,7 +20,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from miner.triage.annotations import Label, label, label_cluster, resolve_doc, undo_batch
+from miner.triage.codebook import Label
+from miner.triage.annotations import label, label_cluster, resolve_doc, undo_batch
 from miner.triage.annotators import Annotator
 from miner.triage.care import flag_pending, flags
 from miner.core.db import Warehouse

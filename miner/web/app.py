@@ -33,13 +33,14 @@ from starlette.templating import Jinja2Templates
 from miner.triage import annotators as people
 from miner.incidents import checks, incidents
 from miner.triage import codebook
-from miner.triage.annotations import Label
+from miner.triage.codebook import Label
 from miner.triage.annotators import AuthError, Session
 from miner.triage.care import CATEGORIES, warning
 from miner.core.db import Warehouse
 from miner.core.clock import now_utc
 from miner.core.errors import MinerError
-from miner.triage.evidence import BUILTIN_PRODUCTS, Span, plan_products
+from miner.triage.codebook import BUILTIN_PRODUCTS
+from miner.triage.evidence import Span, plan_products
 from miner.triage import worklist
 
 HERE = Path(__file__).resolve().parent

@@ -1,20 +1,29 @@
-"""``miner process``: bring every post-harvest stage up to date for whatever the warehouse holds.
+"""The pipeline: the stages of ``miner process`` in order, and what crosses stage packages.
 
-The stages form one ordered list, ``STAGES``; later stages (evidence, scores, clusters)
-append themselves to it. Each stage is incremental and idempotent: it works out from the
-warehouse what is missing or stale (new documents, changed text, a new cleaner or model
-version) and does only that, so running ``miner process`` twice in a row does nothing the
-second time, and a run killed halfway resumes where it stopped.
+Each stage package does its own job and knows only the packages below it. What has to run
+several stages in a row is composed here, one level up:
+
+* ``STAGES``, the ordered list ``miner process`` (and the ``process`` flow) runs: clean,
+  dedup-text, embed, dedup-semantic (:mod:`miner.process`), then evidence, score, cluster
+  (:mod:`miner.triage`). Each stage is incremental and idempotent: it works out from the
+  warehouse what is missing or stale (new documents, changed text, a new cleaner or model
+  version) and does only that, so running ``miner process`` twice in a row does nothing the
+  second time, and a run killed halfway resumes where it stopped.
+* :func:`refresh_deletions`: collection re-checks deletions at the source and tombstones
+  documents (:mod:`miner.collect.deletions`), then incidents forget the text of their
+  tombstoned documents (:func:`miner.incidents.incidents.forget_deleted`). What the process
+  stages derived from them is forgotten by the clean stage on the next ``miner process``.
 
 Order matters: cleaning first (every later stage reads cleaned text, and only documents
 whose state is 'ok' have any: the clean stage first forgets what was derived from documents
-deleted or removed at the source, ``miner.forget``), text dedup next
+deleted or removed at the source, :mod:`miner.process.forget`), text dedup next
 (exact and near-exact copies need no vector of their own), then embeddings for canonical
-documents, then the semantic dedup that needs those vectors (syndicated rewrites).
+documents, then the semantic dedup that needs those vectors (syndicated rewrites), then the
+triage stages, which read cleaned text, vectors and duplicate groups.
 
 A stage takes an open :class:`Warehouse` and :class:`ProcessOptions` and returns a dict of
 counts for the report. :func:`run_stage` opens the warehouse from a path, so a Prefect task
-can call it with plain arguments (``flows/process.py``).
+can call it with plain arguments (:mod:`miner.flows.process`).
 """
 
 from __future__ import annotations
@@ -24,8 +33,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from miner.collect.deletions import DeletionCheck, check_deletions
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
+from miner.incidents.incidents import forget_deleted
+from miner.process.clean import clean_pending
+from miner.process.dedup import dedup_semantic, dedup_text
+from miner.process.embed import embed_pending, model_info
+from miner.triage.queue import refresh_clusters, refresh_evidence, refresh_scores
 
 
 @dataclass(frozen=True)
@@ -53,8 +68,6 @@ class StageResult:
 
 
 def _clean(wh: Warehouse, opts: ProcessOptions) -> dict:
-    from miner.process.clean import clean_pending
-
     r = clean_pending(wh)  # forgets what was derived from documents deleted at the source first
     counts = {"cleaned": r.cleaned, "changed_by_cleaning": r.changed, "documents": r.total}
     gone = r.forgotten
@@ -64,44 +77,31 @@ def _clean(wh: Warehouse, opts: ProcessOptions) -> dict:
 
 
 def _dedup_text(wh: Warehouse, opts: ProcessOptions) -> dict:
-    from miner.process.dedup import dedup_text
-
     r = dedup_text(wh)
     return {"compared": r.compared, "links_added": r.links_added, "groups": r.groups,
             "documents_in_groups": r.grouped_documents}
 
 
 def _embed(wh: Warehouse, opts: ProcessOptions) -> dict:
-    from miner.process.embed import embed_pending
-
     r = embed_pending(wh, batch_size=opts.batch_size, progress=opts.progress, backend=opts.backend)
     return {"encoded": r.encoded, "chunks": r.chunks, "vectors": r.total_vectors}
 
 
 def _dedup_semantic(wh: Warehouse, opts: ProcessOptions) -> dict:
-    from miner.process.dedup import dedup_semantic
-    from miner.process.embed import model_info
-
     r = dedup_semantic(wh, model_info().model_id)
     return {"compared": r.compared, "links_added": r.links_added, "groups": r.groups,
             "documents_in_groups": r.grouped_documents}
 
 
 def _evidence(wh: Warehouse, opts: ProcessOptions) -> dict:
-    from miner.triage.queue import refresh_evidence
-
     return refresh_evidence(wh)
 
 
 def _score(wh: Warehouse, opts: ProcessOptions) -> dict:
-    from miner.triage.queue import refresh_scores
-
     return refresh_scores(wh)
 
 
 def _cluster(wh: Warehouse, opts: ProcessOptions) -> dict:
-    from miner.triage.queue import refresh_clusters
-
     return refresh_clusters(wh)
 
 
@@ -154,3 +154,17 @@ def process(warehouse: str | Path, *, stages: list[str] | None = None,
 
 def results_as_dicts(results: list[StageResult]) -> list[dict]:
     return [asdict(r) for r in results]
+
+
+# -- deletions at the source -----------------------------------------------------------------
+def refresh_deletions(warehouse: str | Path, endpoints, run_id: str | None = None, *, force: bool = False,
+                      requests_per_minute: float | None = 100, throttle=None) -> DeletionCheck:
+    """Re-check Reddit ids at the source and tombstone what is gone (at most about once a day
+    unless ``force``), then take the tombstoned documents' text out of incidents. What the CLI's
+    ``miner refresh-deletions`` and the nightly flow run."""
+    result = check_deletions(str(warehouse), endpoints, run_id, force=force,
+                             requests_per_minute=requests_per_minute, throttle=throttle)
+    if not result.skipped:
+        with Warehouse.open(warehouse) as wh:
+            forget_deleted(wh)
+    return result

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from conftest import SHARED_DATA
-from miner.tuning.evaluate import Labels, dump_corpus, evaluate, replay_corpus
+from miner.tuning.evaluate import Labels, dump_corpus, evaluate
+from miner.replay.load import replay_corpus
 from miner.plan.plan import PlanError, estimate, expand, load_plan
 from miner.replay.truth import load_truth
 

@@ -1,12 +1,18 @@
 """The ``miner`` command line: thin wrappers over library functions.
 
+One module per command, named after it (``miner import`` is ``import_.py``, a keyword). Each
+parses its options, calls the library, and prints. ``miner --help`` lists the commands in
+pipeline order, not alphabetically.
+
 Errors a user can fix (bad plan, bad SQL, missing credentials) print one line each and exit
 with status 2; nothing prints a traceback for them.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 
 import click
@@ -17,7 +23,16 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+# The order ``miner --help`` lists commands in: the order a study goes through them.
+COMMAND_ORDER = ("plan", "harvest", "schedule", "runs", "import", "refresh-deletions", "process", "funnel",
+                 "triage", "annotator", "serve", "incident", "scenario", "export", "report", "sql", "replay")
+
+
 class MinerGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        known = [name for name in COMMAND_ORDER if name in self.commands]
+        return known + sorted(name for name in self.commands if name not in COMMAND_ORDER)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -34,10 +49,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    """Import every module of this package: each one adds its own commands to ``main``."""
-    import importlib
-    import pkgutil
-
+    """Import every module of this package: each one adds its own command to ``main``."""
     for mod in pkgutil.iter_modules(__path__):
         if mod.name != "common":
             importlib.import_module(f"{__name__}.{mod.name}")

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from miner.core.config import resolve_warehouse
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -26,6 +28,14 @@ def warehouse_option(fn: Callable) -> Callable:
 
 def warehouse_path(explicit: Path | None) -> Path:
     return resolve_warehouse(explicit)
+
+
+def open_existing(warehouse: Path | None, read_only: bool = False) -> Warehouse:
+    """The warehouse, which must exist already (commands that only work on harvested data)."""
+    path = warehouse_path(warehouse)
+    if not path.exists():
+        raise MinerError(f"{path}: no warehouse here (run a harvest first, or pass --warehouse)")
+    return Warehouse.open(path, read_only=read_only)
 
 
 def _cell(v: Any) -> str:

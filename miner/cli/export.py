@@ -1,4 +1,5 @@
-"""``miner export ...``: anonymized, checked exports (a group other modules extend)."""
+"""``miner export ...``: anonymized, checked exports of incidents and scenarios, and every public
+view as Parquet (or CSV) for pandas, polars or R (``miner export tables``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from pathlib import Path
 import click
 
 from miner.cli import main
-from miner.cli.common import warehouse_option, warehouse_path
+from miner.cli.common import print_rows, warehouse_option, warehouse_path
 from miner.core.db import Warehouse
 from miner.incidents.export import FORMATS, export
 from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS
+from miner.report.tables import FORMATS as TABLE_FORMATS
+from miner.report.tables import export_views
 
 
 @main.group("export")
@@ -38,3 +41,16 @@ def _export_command(kind: str):
 
 incidents_cmd = _export_command("incidents")
 scenarios_cmd = _export_command("scenarios")
+
+
+@export_group.command("tables")
+@click.option("--format", "fmt", type=click.Choice(sorted(TABLE_FORMATS)), default="parquet", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("export"),
+              show_default=True, help="Folder for one file per view.")
+@click.option("--view", "views", multiple=True, help="Only this view (repeatable); default: every v_* view.")
+@warehouse_option
+def export_tables(fmt: str, out_dir: Path, views: tuple[str, ...], warehouse: Path | None) -> None:
+    """Write every public view (v_*) to OUT/<view>.<format>."""
+    with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
+        written = export_views(wh, out_dir, fmt, list(views) or None)
+    print_rows(["view", "rows", "file"], [(w.view, w.rows, str(w.path)) for w in written], title="Exported")

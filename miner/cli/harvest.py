@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from miner.cli import main
-from miner.cli.common import FORMAT, console, print_rows, warehouse_option, warehouse_path
-from miner.core.errors import MinerError
+from miner.cli.common import console, warehouse_option, warehouse_path
+from miner.cli.funnel import print_funnel
+from miner.cli.process import print_results
 from miner.plan.plan import load_plan
 
 
@@ -32,7 +33,7 @@ def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: 
     next run) exits 0.
     """
     load_plan(plan_file)  # fail fast, with the plan's own error messages, before Prefect starts
-    from miner.flows.nightly import nightly_harvest
+    from miner.flows.nightly import nightly_harvest  # lazy: importing Prefect takes seconds; --help should not
 
     path = warehouse_path(warehouse)
     summary = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay, reddit_url=reddit_url,
@@ -54,55 +55,7 @@ def print_summary(summary: dict) -> None:
         console.print(f"Deletions: {deletions['checked']} documents re-checked at the source, "
                       f"{deletions['tombstoned']} deleted or removed since (text purged)")
     if summary.get("process"):
-        from miner.cli.process import print_results
         print_results(summary["process"])
-    print_rows(["source", "stage", "n"], [(r["source"], r["stage"], r["n"]) for r in summary["funnel"]],
-               title="Funnel")
+    print_funnel(summary["funnel"])
     console.print(f"Warehouse: {summary['warehouse']}\n"
                   f"  miner sql \"SELECT * FROM v_funnel\"       (or: duckdb {summary['warehouse']})")
-
-
-@main.command("refresh-deletions")
-@click.option("--replay", is_flag=True, help="Check against the bundled replay corpus.")
-@click.option("--reddit-url", default=None, help="Send Reddit requests to this base URL.")
-@click.option("--force", is_flag=True, help="Check even if a check ran in the last 20 hours.")
-@warehouse_option
-def refresh_deletions_cmd(replay: bool, reddit_url: str | None, force: bool, warehouse: Path | None) -> None:
-    """Re-check known Reddit ids at the source (100 per request) and purge what was deleted or removed.
-
-    The nightly flow does this at most once a day; tombstoned documents keep their id, counts
-    and lineage, lose their text everywhere (raw payloads included), and later stages skip them.
-    """
-    from contextlib import ExitStack
-
-    from miner.core.config import Endpoints
-    from miner.collect.deletions import check_deletions
-
-    with ExitStack() as stack:
-        if replay:
-            from miner.replay.server import ReplayServer
-            reddit_url = stack.enter_context(ReplayServer()).url
-        result = check_deletions(str(warehouse_path(warehouse)), Endpoints(reddit_url=reddit_url), force=force,
-                                 requests_per_minute=None if reddit_url else 100)
-    if result.skipped:
-        console.print("A deletion check ran in the last 20 hours; nothing to do (use --force to check again).")
-    else:
-        console.print(f"Re-checked {result.checked} documents in {result.requests} requests: "
-                      f"{result.tombstoned} deleted or removed at the source, text purged.")
-    if result.error:
-        raise MinerError(f"the check stopped early: {result.error}; it resumes next time")
-
-
-@main.command("runs")
-@click.option("--limit", default=20, show_default=True)
-@FORMAT
-@warehouse_option
-def runs_cmd(limit: int, fmt: str, warehouse: Path | None) -> None:
-    """Recent harvest runs: status, queries ok/failed/deferred, requests, new documents."""
-    from miner.core.db import Warehouse
-
-    with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
-        columns, rows = wh.query(
-            "SELECT run_id, started_at, finished_at, status, queries_ok, queries_failed, queries_deferred, "
-            "requests, new_documents, note FROM v_runs ORDER BY started_at DESC LIMIT ?", [limit])
-    print_rows(columns, rows, fmt, title="Harvest runs")

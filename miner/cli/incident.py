@@ -1,4 +1,5 @@
-"""``miner incident ...`` and ``miner scenario ...``: build, code, anonymize and check."""
+"""``miner incident ...``: build, code, anonymize and check incidents (``scenario.py`` reuses the
+narrative options and the check commands for scenarios)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from miner.incidents import checks, incidents
 from miner.cli import main
 from miner.cli.common import FORMAT, print_rows, warehouse_option, warehouse_path
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
+from miner.incidents import checks, incidents
 from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS
 
 BY = click.option("--by", default=None, help="Annotator name, recorded with the change.")
@@ -18,11 +19,11 @@ MAX_WORDS = click.option("--max-shared-words", type=int, default=DEFAULT_MAX_SHA
                          help="Longest run of words the narrative may share with any document.")
 
 
-def _open(warehouse: Path | None) -> Warehouse:
+def open_warehouse(warehouse: Path | None) -> Warehouse:
     return Warehouse.open(warehouse_path(warehouse))
 
 
-def _text(text: str | None, file: Path | None) -> str:
+def narrative_text(text: str | None, file: Path | None) -> str:
     if bool(text) == bool(file):
         raise MinerError("give --text TEXT or --file FILE (one of them)")
     return file.read_text(encoding="utf-8") if file else text
@@ -44,7 +45,7 @@ def incident() -> None:
 @warehouse_option
 def create(doc_ids: tuple[str, ...], by: str | None, warehouse: Path | None) -> None:
     """Create an incident from DOC_IDS (e.g. reddit:t3_abc reddit:t1_def); prints its id."""
-    with _open(warehouse) as wh:
+    with open_warehouse(warehouse) as wh:
         click.echo(incidents.create_incident(wh, list(doc_ids), by=by))
 
 
@@ -54,7 +55,7 @@ def create(doc_ids: tuple[str, ...], by: str | None, warehouse: Path | None) -> 
 def from_annotations(by: str | None, warehouse: Path | None) -> None:
     """Create incidents from documents the triage decided are incidents (once each; a story's
     comments and reposts join it). Then write each one's narrative (`miner incident narrative`)."""
-    with _open(warehouse) as wh:
+    with open_warehouse(warehouse) as wh:
         res = incidents.incidents_from_annotations(wh, by=by)
     for incident_id, docs in res.created.items():
         click.echo(f"{incident_id}: new, {len(docs)} document{'s' if len(docs) != 1 else ''}")
@@ -71,7 +72,7 @@ def from_annotations(by: str | None, warehouse: Path | None) -> None:
 @warehouse_option
 def add(incident_id: str, doc_ids: tuple[str, ...], by: str | None, warehouse: Path | None) -> None:
     """Link more documents to an incident."""
-    with _open(warehouse) as wh:
+    with open_warehouse(warehouse) as wh:
         incidents.add_documents(wh, incident_id, list(doc_ids), by=by)
 
 
@@ -88,7 +89,7 @@ def code(incident_id: str, assignments: tuple[str, ...], warehouse: Path | None)
             raise MinerError(f"{a}: expected FIELD=VALUE (fields: {', '.join(incidents.CODES)})")
         k, v = a.split("=", 1)
         codes[k.strip()] = v.strip() or None
-    with _open(warehouse) as wh:
+    with open_warehouse(warehouse) as wh:
         incidents.set_codes(wh, incident_id, **codes)
 
 
@@ -99,8 +100,8 @@ def code(incident_id: str, assignments: tuple[str, ...], warehouse: Path | None)
 @warehouse_option
 def narrative(incident_id: str, text: str | None, file: Path | None, warehouse: Path | None) -> None:
     """Set the rewritten narrative (anonymized on the way in); prints what was stored."""
-    with _open(warehouse) as wh:
-        click.echo(incidents.set_narrative(wh, incident_id, _text(text, file)))
+    with open_warehouse(warehouse) as wh:
+        click.echo(incidents.set_narrative(wh, incident_id, narrative_text(text, file)))
 
 
 @incident.command("show")
@@ -109,7 +110,7 @@ def narrative(incident_id: str, text: str | None, file: Path | None, warehouse: 
 @warehouse_option
 def show(incident_id: str, draft: bool, warehouse: Path | None) -> None:
     """An incident: codes, documents, draft and narrative."""
-    with _open(warehouse) as wh:
+    with open_warehouse(warehouse) as wh:
         inc = incidents.get_incident(wh, incident_id)
     for k in ("incident_id", "status", "merged_into", *incidents.CODES, "created_by", "created_at", "updated_at"):
         if inc.get(k) not in (None, []):
@@ -125,10 +126,11 @@ def show(incident_id: str, draft: bool, warehouse: Path | None) -> None:
 @warehouse_option
 def list_cmd(fmt: str, warehouse: Path | None) -> None:
     """Open incidents with codes and check state (v_incidents)."""
-    with _open(warehouse) as wh:
-        cols, rows = wh.query("SELECT incident_id, product, support_context, refusal_form, n_documents, "
-                              "first_month, checks, check_current, left(narrative, 60) AS narrative FROM v_incidents")
-    print_rows(cols, rows, fmt, title="Incidents")
+    with open_warehouse(warehouse) as wh:
+        rows = incidents.overview(wh)
+    cols = ["incident_id", "product", "support_context", "refusal_form", "n_documents", "first_month", "checks",
+            "check_current", "narrative"]
+    print_rows(cols, [[r[c] for c in cols] for r in rows], fmt, title="Incidents")
 
 
 def _print_check(result: checks.CheckResult) -> None:
@@ -149,14 +151,15 @@ def _print_check(result: checks.CheckResult) -> None:
                    f"review {result.owner_id} [KEY ...]")
 
 
-def _check_cmd(group: click.Group) -> None:
+def add_check_commands(group: click.Group) -> None:
+    """``check`` and ``review`` for ``group`` (incident or scenario: the same checks on either)."""
     @group.command("check")
     @click.argument("owner_id")
     @MAX_WORDS
     @warehouse_option
     def check_cmd(owner_id: str, max_shared_words: int, warehouse: Path | None) -> None:
         """Run the privacy checks and show offending spans; exit 1 when they fail."""
-        with _open(warehouse) as wh:
+        with open_warehouse(warehouse) as wh:
             result = checks.check(wh, owner_id, max_shared_words=max_shared_words)
         _print_check(result)
         if not result.passed:
@@ -169,12 +172,12 @@ def _check_cmd(group: click.Group) -> None:
     @warehouse_option
     def review_cmd(owner_id: str, keys: tuple[str, ...], by: str | None, warehouse: Path | None) -> None:
         """Mark quasi-identifier flags reviewed (all current flags when no KEY is given)."""
-        with _open(warehouse) as wh:
+        with open_warehouse(warehouse) as wh:
             done = checks.review_flags(wh, owner_id, list(keys) or None, by=by)
         click.echo(f"{owner_id}: {len(done)} flag(s) reviewed")
 
 
-_check_cmd(incident)
+add_check_commands(incident)
 
 
 @incident.command("merge")
@@ -184,7 +187,7 @@ _check_cmd(incident)
 @warehouse_option
 def merge(keep: str, others: tuple[str, ...], by: str | None, warehouse: Path | None) -> None:
     """Fold OTHERS into KEEP (documents move over; OTHERS stay on record as merged)."""
-    with _open(warehouse) as wh:
+    with open_warehouse(warehouse) as wh:
         incidents.merge_incidents(wh, keep, list(others), by=by)
 
 
@@ -194,51 +197,7 @@ def merge(keep: str, others: tuple[str, ...], by: str | None, warehouse: Path | 
 @warehouse_option
 def suggest(min_score: float, fmt: str, warehouse: Path | None) -> None:
     """Pairs of incidents that may tell the same story (confirm with miner incident merge)."""
-    with _open(warehouse) as wh:
+    with open_warehouse(warehouse) as wh:
         s = incidents.suggest_merges(wh, min_score=min_score)
     print_rows(["incident_a", "incident_b", "score", "reason"],
                [(x.incident_a, x.incident_b, x.score, x.reason) for x in s], fmt, title="Merge suggestions")
-
-
-@main.group("scenario")
-def scenario() -> None:
-    """Scenarios: incidents grouped under one condensed narrative written by the team."""
-
-
-@scenario.command("create")
-@click.argument("title")
-@click.argument("incident_ids", nargs=-1, required=True)
-@TEXT
-@FILE
-@warehouse_option
-def scenario_create(title: str, incident_ids: tuple[str, ...], text: str | None, file: Path | None,
-                    warehouse: Path | None) -> None:
-    """Create a scenario grouping INCIDENT_IDS; prints its id."""
-    with _open(warehouse) as wh:
-        sid = incidents.create_scenario(wh, title, list(incident_ids),
-                                        _text(text, file) if (text or file) else None)
-    click.echo(sid)
-
-
-@scenario.command("add")
-@click.argument("scenario_id")
-@click.argument("incident_ids", nargs=-1, required=True)
-@warehouse_option
-def scenario_add(scenario_id: str, incident_ids: tuple[str, ...], warehouse: Path | None) -> None:
-    """Add incidents to a scenario."""
-    with _open(warehouse) as wh:
-        incidents.add_to_scenario(wh, scenario_id, list(incident_ids))
-
-
-@scenario.command("narrative")
-@click.argument("scenario_id")
-@TEXT
-@FILE
-@warehouse_option
-def scenario_narrative(scenario_id: str, text: str | None, file: Path | None, warehouse: Path | None) -> None:
-    """Set the condensed narrative (anonymized on the way in); prints what was stored."""
-    with _open(warehouse) as wh:
-        click.echo(incidents.set_scenario_narrative(wh, scenario_id, _text(text, file)))
-
-
-_check_cmd(scenario)

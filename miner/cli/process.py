@@ -6,6 +6,7 @@ import click
 
 from miner.cli import main
 from miner.cli.common import console, print_rows, warehouse_option, warehouse_path
+from miner.cli.funnel import print_funnel
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.report.funnel import funnel
@@ -38,7 +39,7 @@ def process_cmd(stages: tuple[str, ...], list_stages: bool, progress: bool | Non
     print_results(results)
     with Warehouse.open(path, read_only=True) as wh:
         rows = funnel(wh)
-    print_rows(["source", "stage", "n"], [(r["source"], r["stage"], r["n"]) for r in rows], title="Funnel")
+    print_funnel(rows)
     console.print(f"Warehouse: {path}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from miner.cli import main
+from miner.replay.server import RateWindow, ReplayOptions, serve_forever
 
 
 @main.group()
@@ -19,7 +20,5 @@ def replay() -> None:
 @click.option("--news-daily-limit", type=int, default=None, help="NewsAPI requests allowed before rateLimited.")
 def serve(host: str, port: int, rpm: int | None, news_daily_limit: int | None) -> None:
     """Serve the replay corpus; point a harvest at it with --reddit-url/--newsapi-url."""
-    from miner.replay.server import RateWindow, ReplayOptions, serve_forever
-
     options = ReplayOptions(rate=RateWindow(rpm * 10, 600.0) if rpm else None, news_daily_limit=news_daily_limit)
     serve_forever(host, port, options)

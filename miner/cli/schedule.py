@@ -9,6 +9,7 @@ import click
 from miner.cli import main
 from miner.cli.common import console, warehouse_option, warehouse_path
 from miner.core.errors import MinerError
+from miner.flows.server import prefect_api
 from miner.plan.plan import load_plan
 
 
@@ -38,7 +39,7 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
         CronSchedule(cron=cron, timezone="UTC")
     except ValueError as exc:
         raise MinerError(f"--cron {cron!r}: not a valid cron expression ({exc.errors()[0]['msg']})") from None
-    from miner.flows.nightly import nightly_harvest
+    from miner.flows.nightly import nightly_harvest  # lazy: importing Prefect takes seconds; --help should not
 
     parameters = {"plan": str(plan_file.resolve()), "warehouse": str(warehouse_path(warehouse).resolve()),
                   "replay": replay, "process": not no_process}
@@ -50,8 +51,6 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
         for k, v in parameters.items():
             console.print(f"  {k} = {v}")
         return
-    from miner.flows.server import prefect_api
-
     with prefect_api(port) as api:
         console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")
         nightly_harvest.serve(name=name, cron=cron, parameters=parameters, paused=paused, global_limit=1)

@@ -27,13 +27,3 @@ def sql(query: str | None, sql_file: Path | None, fmt: str, warehouse: Path | No
     with Warehouse.open(path, read_only=True) as wh:
         columns, rows = wh.query(text)
     print_rows(columns, rows, fmt)
-
-
-@main.command("funnel")
-@FORMAT
-@warehouse_option
-def funnel_cmd(fmt: str, warehouse: Path | None) -> None:
-    """Counts per stage and source (v_funnel)."""
-    with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
-        columns, rows = wh.query("SELECT source, stage, n FROM v_funnel ORDER BY source, step")
-    print_rows(columns, rows, fmt, title="Funnel")

@@ -9,14 +9,13 @@ import click
 from rich.panel import Panel
 from rich.text import Text
 
-from miner.triage.codebook import DECISIONS, PHASES, REASONS, Label
-from miner.triage.annotations import adjudicate, batches, label, label_cluster, sample_overlap, undo_batch
-from miner.triage import care
 from miner.cli import main
-from miner.cli.common import FORMAT, console, print_rows, warehouse_option, warehouse_path
-from miner.core.db import Warehouse
-from miner.core.errors import MinerError
-from miner.triage.codebook import CONTEXTS, FORMS
+from miner.cli.common import FORMAT, console, open_existing, print_rows, warehouse_option
+from miner.process.clean import clean_texts_of
+from miner.triage import care
+from miner.triage.annotations import adjudicate, batches, label, label_cluster, sample_overlap, undo_batch
+from miner.triage.codebook import CONTEXTS, DECISIONS, FORMS, PHASES, REASONS, Label
+from miner.triage.queue import cluster_info, clusters_overview, next_item, queue, refresh, stats
 
 STYLES = {"product": "bold cyan", "refusal": "bold red", "narration": "underline", "context": "green",
           "human_refuser": "reverse yellow", "off_support": "magenta"}
@@ -24,13 +23,6 @@ STYLES = {"product": "bold cyan", "refusal": "bold red", "narration": "underline
 
 def _annotator(name: str | None) -> str:
     return name or os.environ.get("MINER_ANNOTATOR") or getpass.getuser()
-
-
-def _open(warehouse, read_only: bool = False) -> Warehouse:
-    path = warehouse_path(warehouse)
-    if not path.exists():
-        raise MinerError(f"{path}: no warehouse here (run a harvest first, or pass --warehouse)")
-    return Warehouse.open(path, read_only=read_only)
 
 
 annotator_option = click.option("--annotator", default=None, metavar="NAME",
@@ -59,16 +51,14 @@ def _label(decision, reason, product, context, forms, phases, first_hand, note) 
 
 @main.group("triage")
 def triage() -> None:
-    """Read the triage queue and record decisions (DESIGN.md section 5 codebook)."""
+    """Read the triage queue and record decisions (docs/design.md §5 codebook)."""
 
 
 @triage.command("score")
 @warehouse_option
 def score_cmd(warehouse) -> None:
     """Refresh evidence, scores and clusters now (``miner process`` does this too)."""
-    from miner.triage.queue import refresh
-
-    with _open(warehouse) as wh:
+    with open_existing(warehouse) as wh:
         out = refresh(wh)
     print_rows(["stage", "what it did"], [(k, ", ".join(f"{a.replace('_', ' ')} {b}" for a, b in v.items()))
                                           for k, v in out.items()], title="Triage refresh")
@@ -80,9 +70,7 @@ def score_cmd(warehouse) -> None:
 @warehouse_option
 def next_cmd(annotator, all_documents, warehouse) -> None:
     """Show the next item to read, with its evidence highlighted."""
-    from miner.triage.queue import next_item
-
-    with _open(warehouse, read_only=True) as wh:
+    with open_existing(warehouse, read_only=True) as wh:
         item = next_item(wh, _annotator(annotator), all_documents=all_documents)
     if item is None:
         console.print("The queue is empty.")
@@ -118,7 +106,7 @@ def label_cmd(doc_id, decision, reason, product, context, forms, phases, first_h
               warehouse) -> None:
     """Record a decision for DOC_ID (append-only; your latest label counts)."""
     lab = _label(decision, reason, product, context, forms, phases, first_hand, note)
-    with _open(warehouse) as wh:
+    with open_existing(warehouse) as wh:
         fn = adjudicate if as_adjudicator else label
         doc = fn(wh, doc_id, _annotator(annotator), lab)
     console.print(f"{doc}: {decision}" + (f" ({reason})" if reason else "") + (" [adjudicated]" if as_adjudicator else ""))
@@ -137,26 +125,21 @@ def label_cmd(doc_id, decision, reason, product, context, forms, phases, first_h
 @warehouse_option
 def cluster_cmd(cluster_id, decision, reason, product, context, forms, overwrite, undo, annotator, warehouse) -> None:
     """Label every member of CLUSTER_ID at once (undoable), or show the cluster without --decision."""
-    with _open(warehouse, read_only=not (decision or undo)) as wh:
+    with open_existing(warehouse, read_only=not (decision or undo)) as wh:
         if undo:
             n = undo_batch(wh, undo, _annotator(annotator))
             console.print(f"{undo}: undone ({n} annotations no longer count)")
             return
         if not cluster_id:
-            rows = wh.rows("SELECT cluster_id, size, is_new, n_decided, n_incident, n_not, "
-                           "array_to_string(keywords, ', ') FROM v_clusters ORDER BY size DESC, cluster_id")
+            rows = clusters_overview(wh)
             print_rows(["cluster", "size", "new", "decided", "incident", "not", "keywords"], rows, title="Clusters")
             return
         if not decision:
-            info = wh.dicts("SELECT * FROM v_clusters WHERE cluster_id = ?", [cluster_id])
-            if not info:
-                raise MinerError(f"{cluster_id}: no such cluster")
-            c = info[0]
+            c = cluster_info(wh, cluster_id)
             console.print(f"{cluster_id}: {c['size']} members{' (new)' if c['is_new'] else ''}; "
                           f"keywords: {', '.join(c['keywords'])}")
-            rows = wh.rows("SELECT doc_id, left(replace(text, chr(10), ' '), 140) FROM clean_texts "
-                           "WHERE doc_id IN (SELECT unnest(?))", [c["exemplars"]])
-            print_rows(["exemplar", "text"], rows)
+            texts = clean_texts_of(wh, c["exemplars"])
+            print_rows(["exemplar", "text"], [(d, text.replace("\n", " ")[:140]) for d, text in texts.items()])
             return
         res = label_cluster(wh, cluster_id, _annotator(annotator),
                             Label(decision=decision, reason=reason, product=product, context=context,
@@ -172,7 +155,7 @@ def cluster_cmd(cluster_id, decision, reason, product, context, forms, overwrite
 @warehouse_option
 def batches_cmd(annotator, fmt, warehouse) -> None:
     """Cluster labels, newest first (with their batch ids, for --undo)."""
-    with _open(warehouse, read_only=True) as wh:
+    with open_existing(warehouse, read_only=True) as wh:
         rows = batches(wh, annotator)
     cols = ["batch_id", "cluster_id", "annotator", "decision", "reason", "n", "created_at", "undone_at"]
     print_rows(cols, [[r[c] for c in cols] for r in rows], fmt)
@@ -185,7 +168,7 @@ def batches_cmd(annotator, fmt, warehouse) -> None:
 @warehouse_option
 def overlap_cmd(share, k, all_documents, warehouse) -> None:
     """Sample items every annotator-pair sees, for agreement (v_agreement)."""
-    with _open(warehouse) as wh:
+    with open_existing(warehouse) as wh:
         n = sample_overlap(wh, share, k, all_documents=all_documents)
     console.print(f"{n} items added to the overlap sample (k={k})")
 
@@ -195,9 +178,7 @@ def overlap_cmd(share, k, all_documents, warehouse) -> None:
 @warehouse_option
 def stats_cmd(fmt, warehouse) -> None:
     """Queue size, decisions, scorer, clusters and agreement."""
-    from miner.triage.queue import queue, stats
-
-    with _open(warehouse, read_only=True) as wh:
+    with open_existing(warehouse, read_only=True) as wh:
         s = stats(wh)
         head = queue(wh, 10)
     scorer = s["scorer"] or {}

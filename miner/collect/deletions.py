@@ -1,10 +1,12 @@
-"""Honouring deletions at the source (Reddit's terms require it).
+"""Honouring deletions at the source (Reddit's terms require it): what collection does.
 
-``refresh_deletions`` re-checks known Reddit ids in bulk (``/api/info``, 100 ids a request)
+``recheck_at_source`` re-checks known Reddit ids in bulk (``/api/info``, 100 ids a request)
 and tombstones documents their authors deleted or moderators removed: text, title and URL
 are purged, while the id, counts and lineage (hits) stay so the funnel still adds up.
 ``purge_gone`` then scrubs the same items out of the stored raw payloads, which would
-otherwise keep the text. Later stages read only documents whose state is 'ok'.
+otherwise keep the text. Later stages read only documents whose state is 'ok'; what they
+derived from a tombstoned document is forgotten by their own stages, composed with this one
+in :func:`miner.pipeline.refresh_deletions`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from miner.core.db import Warehouse
-from miner.core.clock import now_utc
 from miner.collect.normalize import comment_state, submission_state
-from miner.core.records import RequestLog
+from miner.collect.sources import sources_for
 from miner.collect.sources.base import SourceError
+from miner.collect.store import save_requests
+from miner.core.clock import now_utc
+from miner.core.db import Warehouse
+from miner.core.records import RequestLog
 
 INFO_BATCH = 100
 _TEXT_FIELDS = ("title", "selftext", "selftext_html", "body", "body_html", "url", "url_overridden_by_dest")
@@ -39,7 +43,7 @@ def due(wh: Warehouse, min_interval: timedelta = timedelta(hours=20)) -> bool:
     return last is None or now_utc() - last >= min_interval
 
 
-def refresh_deletions(wh: Warehouse, reddit, *, run_id: str | None = None) -> DeletionCheck:
+def recheck_at_source(wh: Warehouse, reddit, *, run_id: str | None = None) -> DeletionCheck:
     """Re-check every live Reddit document at the source and tombstone what is gone.
 
     Items missing from the reply (purged accounts, banned communities) count as deleted.
@@ -52,10 +56,10 @@ def refresh_deletions(wh: Warehouse, reddit, *, run_id: str | None = None) -> De
             batch = dict(rows[i:i + INFO_BATCH])
             fetched = reddit.info(list(batch))
             result.requests += 1
-            wh.insert("requests", [RequestLog(run_id or "refresh-deletions", None, "reddit", fetched.endpoint,
-                                              json.dumps({"ids": len(batch)}), fetched.status, None,
-                                              len(fetched.data["data"]["children"]), None, fetched.started_at,
-                                              fetched.elapsed_ms)])
+            save_requests(wh, [RequestLog(run_id or "refresh-deletions", None, "reddit", fetched.endpoint,
+                                          json.dumps({"ids": len(batch)}), fetched.status, None,
+                                          len(fetched.data["data"]["children"]), None, fetched.started_at,
+                                          fetched.elapsed_ms)])
             seen: dict[str, str] = {}
             for child in fetched.data["data"]["children"]:
                 data = child.get("data") or {}
@@ -69,9 +73,6 @@ def refresh_deletions(wh: Warehouse, reddit, *, run_id: str | None = None) -> De
     wh.insert("deletion_checks", [{"checked_at": now_utc(), "run_id": run_id, "checked": result.checked,
                                    "tombstoned": result.tombstoned, "requests": result.requests}])
     result.purged = purge_gone(wh)
-    from miner.incidents.incidents import forget_deleted  # incidents built on what was just deleted
-
-    forget_deleted(wh)
     return result
 
 
@@ -144,11 +145,12 @@ def _scrub(obj, gone: dict[str, str]) -> bool:
 
 def check_deletions(warehouse_path: str, endpoints, run_id: str | None = None, *, force: bool = False,
                     requests_per_minute: float | None = 100, throttle=None) -> DeletionCheck:
-    """Plain-argument entry point (CLI and flow): skip when a check ran in the last ~day."""
-    from miner.collect.sources import sources_for
+    """Open the warehouse and re-check at the source, unless a check ran in the last ~day.
 
+    Collection only: :func:`miner.pipeline.refresh_deletions` (what the CLI and the flow call)
+    runs this, then lets the later stages forget what they derived from tombstoned documents."""
     with Warehouse.open(warehouse_path) as wh:
         if not force and not due(wh):
             return DeletionCheck(skipped=True, purged=purge_gone(wh))
         reddit = sources_for(endpoints, "reddit", requests_per_minute, throttle)
-        return refresh_deletions(wh, reddit, run_id=run_id)
+        return recheck_at_source(wh, reddit, run_id=run_id)

@@ -110,6 +110,14 @@ def finish_run(wh: Warehouse, run_id: str, outcomes: Sequence[QueryOutcome], not
     return status
 
 
+def recent_runs(wh: Warehouse, limit: int = 20) -> tuple[list[str], list[tuple]]:
+    """The latest runs, newest first (``v_runs``): status, queries ok/failed/deferred, requests,
+    new documents, the planner's note. Column names and rows."""
+    return wh.query(
+        "SELECT run_id, started_at, finished_at, status, queries_ok, queries_failed, queries_deferred, "
+        "requests, new_documents, note FROM v_runs ORDER BY started_at DESC LIMIT ?", [limit])
+
+
 def news_requests_today(wh: Warehouse) -> int:
     """NewsAPI counts requests per UTC day, whatever their outcome."""
     return wh.scalar("SELECT count(*) FROM requests WHERE source = 'news' AND started_at >= current_date")

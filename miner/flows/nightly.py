@@ -1,12 +1,12 @@
 """The ``nightly-harvest`` flow: orchestration only (order, retries, logging, the run record).
 
-Every step is a function from :mod:`miner`. Queries run one after another on purpose: the
+Every step is a function of the library. Queries run one after another on purpose: the
 APIs' rate limits, not CPU, bound a harvest, and DuckDB wants one writer at a time.
 
 Steps: take the warehouse's harvest lock; open a run (closing runs of crashed processes);
 ask the budget planner which queries this run can afford; run them; re-fetch comments of
-young threads; re-check deletions at the source (at most once a day); purge deleted text
-everywhere; close the run with its status; then the ``process`` subflow (clean, dedup,
+young threads; re-check deletions at the source (at most once a day) and purge deleted text
+everywhere (:func:`miner.pipeline.refresh_deletions`); close the run with its status; then the ``process`` subflow (clean, dedup,
 embed, and the later stages), so a nightly run leaves the warehouse up to date.
 """
 
@@ -20,16 +20,17 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from miner.flows.process import process_warehouse
-from miner.plan.budget import plan_run
-from miner.core.config import Endpoints, resolve_warehouse
-from miner.core.db import Warehouse
-from miner.collect.deletions import check_deletions
-from miner.report.funnel import funnel
+from miner.collect.harvest import harvest_query, refresh_comments, skip_queries
 from miner.collect.store import (QueryOutcome, finish_run, harvest_lock, news_requests_today, query_history,
                                  start_run)
-from miner.collect.harvest import harvest_query, refresh_comments, skip_queries
+from miner.core.config import Endpoints, resolve_warehouse
+from miner.core.db import Warehouse
+from miner.flows.process import process_warehouse
+from miner.pipeline import refresh_deletions
+from miner.plan.budget import plan_run
 from miner.plan.plan import Plan, PlannedQuery, expand, load_plan
+from miner.replay.server import ReplayServer
+from miner.report.funnel import funnel
 
 REDDIT_RATE_LIMIT = "reddit-api"
 
@@ -57,7 +58,7 @@ def refresh_comments_task(warehouse: str, plan: Plan, run_id: str, endpoints: En
 @task(name="refresh-deletions", cache_policy=NO_CACHE)
 def refresh_deletions_task(warehouse: str, endpoints: Endpoints, run_id: str, rpm: int | None,
                            throttle: Callable[[], None] | None = None) -> dict:
-    result = check_deletions(warehouse, endpoints, run_id, requests_per_minute=rpm, throttle=throttle)
+    result = refresh_deletions(warehouse, endpoints, run_id, requests_per_minute=rpm, throttle=throttle)
     return vars(result)
 
 
@@ -95,7 +96,6 @@ def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = No
     queries = expand(the_plan)
     with harvest_lock(wh_path), ExitStack() as stack:
         if replay:
-            from miner.replay.server import ReplayServer
             reddit_url = newsapi_url = stack.enter_context(ReplayServer()).url
         # The bundled replay enforces no rate limit, so a replay run need not pace itself.
         endpoints = Endpoints(reddit_url=reddit_url, newsapi_url=newsapi_url, pace=not replay and rpm != 0)

@@ -255,6 +255,13 @@ def get_incident(wh: Warehouse, incident_id: str) -> dict:
     return inc
 
 
+def overview(wh: Warehouse) -> list[dict]:
+    """Open incidents (``v_incidents``): codes, documents, check state, the narrative's start."""
+    return wh.dicts("SELECT incident_id, product, support_context, refusal_form, n_documents, first_month, checks, "
+                    "check_current, left(narrative, 60) AS narrative, narrative IS NOT NULL AS has_narrative "
+                    "FROM v_incidents")
+
+
 def incident_documents(wh: Warehouse, owner_id: str) -> list[str]:
     """Source documents of an incident, or of every incident of a scenario."""
     return [d for (d,) in wh.rows(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -520,10 +520,6 @@ class SourceBudget:
     detail_requests_max: int  # Reddit: one comments request per unique post, at most
     limit: str
     minutes_at_limit: float
-
-    @property
-    def total_max(self) -> int:
-        return self.search_requests + self.detail_requests_max
 
 
 def estimate(plan: Plan, queries: list[PlannedQuery] | None = None) -> list[SourceBudget]:

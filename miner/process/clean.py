@@ -274,3 +274,14 @@ def clean_pending(wh: Warehouse, *, batch_size: int = 5000) -> CleanReport:
         cleaned += len(out)
     total = wh.scalar("SELECT count(*) FROM clean_texts")
     return CleanReport(cleaned, changed, total, forgotten)
+
+
+# -- reading it ----------------------------------------------------------------------------------
+def clean_texts_of(wh: Warehouse, doc_ids: list[str]) -> dict[str, str]:
+    """The cleaned text (``clean_texts.text``, what later stages read) of each of ``doc_ids`` that has one."""
+    return dict(wh.rows("SELECT doc_id, text FROM clean_texts WHERE doc_id IN (SELECT unnest(?))", [list(doc_ids)]))
+
+
+def clean_text_of(wh: Warehouse, doc_id: str) -> str | None:
+    """One document's cleaned text, or None when it has none (not cleaned yet, or gone at the source)."""
+    return wh.scalar("SELECT text FROM clean_texts WHERE doc_id = ?", [doc_id])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from miner.collect.store import gone_documents
 from miner.core.db import Warehouse
+from miner.process.dedup import regroup
 
 # Documents that are gone but still have a derived row somewhere.
 _GONE_WITH_DERIVED = f"""
@@ -57,7 +58,5 @@ def forget_gone(wh: Warehouse) -> ForgetReport:
                        "(SELECT 1 FROM clean_texts c WHERE c.text_hash = e.text_hash)")
             report.vectors = before - wh.scalar("SELECT count(*) FROM embeddings")
     if ids:
-        from miner.process.dedup import regroup  # the groups the gone documents were in shrink or dissolve
-
-        regroup(wh)
+        regroup(wh)  # the groups the gone documents were in shrink or dissolve
     return report

@@ -21,6 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from miner.collect.normalize import news_doc_id
+from miner.replay import damage
+
 CORPUS_DIR = Path(__file__).parent / "corpus"
 TRUTH_DIR = Path(__file__).parent / "truth"
 _PII = re.compile(r"\{\{(\w+):([^{}]+)\}\}")
@@ -140,7 +143,6 @@ class Article:
 
     @property
     def doc_id(self) -> str:
-        from miner.collect.normalize import news_doc_id
         return news_doc_id(self.url)
 
 
@@ -270,7 +272,7 @@ def _load_articles(path: Path, spans: list[PiiSpan]) -> list[Article]:
 
 @lru_cache(maxsize=4)
 def load_corpus(corpus_dir: Path = CORPUS_DIR, *, noise: bool = True) -> Corpus:
-    from miner.replay import damage, noise as noise_mod
+    from miner.replay import noise as noise_mod  # lazy: noise builds its items from this module's classes (a cycle)
 
     spans: list[PiiSpan] = []
     files = sorted((corpus_dir / "reddit").glob("*.toml")) + sorted((corpus_dir / "news").glob("*.toml"))

@@ -75,6 +75,16 @@ def add(wh: Warehouse, name: str, *, expires_days: float | None = None) -> str:
     return token
 
 
+def active_count(wh: Warehouse) -> int:
+    """Annotators who can sign in (not revoked)."""
+    return wh.scalar("SELECT count(*) FROM annotators WHERE revoked_at IS NULL")
+
+
+def label_counts(wh: Warehouse) -> dict[str, int]:
+    """Labels that count (``v_annotations_current``) per annotator."""
+    return dict(wh.rows("SELECT annotator, count(*) FROM v_annotations_current GROUP BY ALL"))
+
+
 def get(wh: Warehouse, name: str) -> Annotator:
     rows = wh.dicts("SELECT * FROM annotators WHERE name = ?", [name])
     if not rows:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from miner.core.db import Warehouse
+from miner.core.errors import MinerError
 from miner.core.clock import now_utc
 
 CARE_VERSION = "care-v1"
@@ -54,8 +55,6 @@ def categories(text: str) -> list[str]:
 
 def check_categories(values) -> list[str]:
     """Keep known categories only (settings forms and the CLI pass user input through here)."""
-    from miner.core.errors import MinerError
-
     bad = [v for v in values if v not in CATEGORIES]
     if bad:
         raise MinerError(f"opt-out: {', '.join(bad)} is not one of {', '.join(CATEGORIES)}")

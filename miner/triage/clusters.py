@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 
 from miner.core.db import Warehouse
+from miner.process.clean import clean_texts_of
+from miner.process.embed import model_info
 from miner.core.clock import now_utc
 
 MAX_AGGLOMERATIVE = 6000
@@ -115,8 +117,6 @@ def _normalize(v: np.ndarray) -> np.ndarray:
 
 def cluster_candidates(wh: Warehouse, options: ClusterOptions = ClusterOptions()) -> ClusterReport:
     """Bring clusters up to date with the canonical documents that have a vector."""
-    from miner.process.embed import model_info
-
     model_id = model_info().model_id
     items = wh.rows(
         "SELECT v.doc_id, v.vector FROM v_document_vectors v JOIN v_canonical_documents c USING (doc_id) "
@@ -172,7 +172,7 @@ def cluster_candidates(wh: Warehouse, options: ClusterOptions = ClusterOptions()
     members_by: dict[str, list[str]] = {}
     for d, k in assign.items():
         members_by.setdefault(k, []).append(d)
-    texts = dict(wh.rows("SELECT doc_id, text FROM clean_texts WHERE doc_id IN (SELECT unnest(?))", [ids]))
+    texts = clean_texts_of(wh, ids)
     outliers = [d for d in ids if d not in assign]
     kw = keywords({**{k: " ".join(texts.get(d, "") for d in m) for k, m in members_by.items()},
                    "_outliers": " ".join(texts.get(d, "") for d in outliers)}, options.n_keywords)

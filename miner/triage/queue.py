@@ -17,7 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from miner.core.db import Warehouse
-from miner.triage.evidence import Span, extract_pending
+from miner.core.errors import MinerError
+from miner.process.clean import clean_text_of
+from miner.triage.clusters import cluster_candidates
+from miner.triage.evidence import Span, extract_pending, load_spans
+from miner.triage.score import score_all
 
 
 @dataclass
@@ -44,15 +48,11 @@ def refresh_evidence(wh: Warehouse) -> dict:
 
 
 def refresh_scores(wh: Warehouse) -> dict:
-    from miner.triage.score import score_all
-
     r = score_all(wh)
     return {"scorer": r.scorer_version, "labels": r.n_labels, "scored": r.scored}
 
 
 def refresh_clusters(wh: Warehouse) -> dict:
-    from miner.triage.clusters import cluster_candidates
-
     r = cluster_candidates(wh)
     return {"items": r.items, "joined_existing": r.assigned, "new_clusters": r.new_clusters,
             "outliers": r.outliers, "clusters": r.clusters}
@@ -69,9 +69,7 @@ def refresh(wh: Warehouse, *, score: bool = True, cluster: bool = True) -> dict:
 
 
 def _item(wh: Warehouse, row: dict, remaining: int) -> QueueItem:
-    from miner.triage.evidence import load_spans
-
-    text = wh.scalar("SELECT text FROM clean_texts WHERE doc_id = ?", [row["doc_id"]]) or ""
+    text = clean_text_of(wh, row["doc_id"]) or ""
     kw = wh.scalar("SELECT keywords FROM clusters WHERE cluster_id = ?", [row["cluster_id"]]) if row["cluster_id"] else []
     return QueueItem(doc_id=row["doc_id"], position=row.get("position"), score=row["score"], lane=row["lane"],
                      cluster_id=row["cluster_id"], cluster_keywords=list(kw or []),
@@ -106,6 +104,20 @@ def queue(wh: Warehouse, limit: int = 20, *, all_documents: bool = False) -> lis
     view = "v_queue_all" if all_documents else "v_queue"
     return wh.dicts(f"SELECT position, doc_id, round(score, 3) AS score, lane, cluster_id, title FROM {view} "
                     "ORDER BY position LIMIT ?", [limit])
+
+
+def clusters_overview(wh: Warehouse) -> list[tuple]:
+    """Every cluster, biggest first: id, size, new, decided, incident, not, keywords."""
+    return wh.rows("SELECT cluster_id, size, is_new, n_decided, n_incident, n_not, "
+                   "array_to_string(keywords, ', ') FROM v_clusters ORDER BY size DESC, cluster_id")
+
+
+def cluster_info(wh: Warehouse, cluster_id: str) -> dict:
+    """One cluster's row of ``v_clusters`` (size, keywords, exemplars, decisions)."""
+    info = wh.dicts("SELECT * FROM v_clusters WHERE cluster_id = ?", [cluster_id])
+    if not info:
+        raise MinerError(f"{cluster_id}: no such cluster")
+    return info[0]
 
 
 def stats(wh: Warehouse) -> dict:

@@ -28,7 +28,8 @@ import numpy as np
 
 from miner.core.db import Warehouse
 from miner.core.clock import now_utc
-from miner.triage.evidence import FEATURES, features, load_spans
+from miner.process.embed import encode, model_info
+from miner.triage.evidence import EXTRACTOR_VERSION, FEATURES, features, load_spans
 
 COLD_VERSION = "cold-v1"
 LEARNED_VERSION = "lr-v1"
@@ -81,8 +82,6 @@ class Matrix:
 
 
 def current_model_id() -> str:
-    from miner.process.embed import model_info
-
     return model_info().model_id
 
 
@@ -112,8 +111,6 @@ def load_matrix(wh: Warehouse, model_id: str) -> Matrix:
 @lru_cache(maxsize=2)
 def description_vectors(model_id: str) -> tuple[np.ndarray, np.ndarray]:
     """The incident and look-alike descriptions, embedded once per process."""
-    from miner.process.embed import encode
-
     v = encode(list(INCIDENT_DESCRIPTIONS) + list(LOOKALIKE_DESCRIPTIONS))
     return v[:len(INCIDENT_DESCRIPTIONS)], v[len(INCIDENT_DESCRIPTIONS):]
 
@@ -209,8 +206,6 @@ def score_all(wh: Warehouse, options: ScoreOptions = ScoreOptions()) -> ScoreRep
     labels = training_labels(wh)
     n_pos = sum(labels.values())
     learned = n_pos >= options.min_per_class and len(labels) - n_pos >= options.min_per_class
-    from miner.triage.evidence import EXTRACTOR_VERSION
-
     base = {"model_id": model_id, "extractor": EXTRACTOR_VERSION, "cold": [COLD_WEIGHTS, COLD_BIAS, SIM_WEIGHT,
                                                                             SIM_LEVEL]}
     if learned:

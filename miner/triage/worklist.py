@@ -9,7 +9,9 @@ Every form the web app renders carries a key. Saving records the key with the an
 transaction, so a double submit (a double click, a retried request, the back button) is
 recognised and writes nothing; a form drawn before the item changed (labelled in another tab,
 a cluster re-clustered since) is refused as stale. Each web label gets its own batch id, so
-undo is the same append-only mechanism as undoing a cluster label (:func:`miner.annotate.undo_batch`).
+undo is the same append-only mechanism as undoing a cluster label
+(:func:`miner.triage.annotations.undo_batch`). Incident forms use the same keys
+(:mod:`miner.incidents.forms`).
 
 Callers serialise calls on one warehouse connection (the web app holds a lock).
 """
@@ -17,6 +19,7 @@ Callers serialise calls on one warehouse connection (the web app holds a lock).
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,6 +28,7 @@ from miner.triage.annotations import label, label_cluster, resolve_doc, undo_bat
 from miner.triage.annotators import Annotator
 from miner.triage.care import flag_pending, flags
 from miner.core.db import Warehouse
+from miner.process.clean import clean_texts_of
 from miner.core.clock import now_utc
 from miner.core.errors import MinerError
 from miner.triage.evidence import Span, load_spans
@@ -69,8 +73,6 @@ class Outcome:
 
 
 def form_key() -> str:
-    import secrets
-
     return secrets.token_urlsafe(16)
 
 
@@ -192,14 +194,16 @@ def item_version(item: Item) -> str:
     return "" if item.mine is None else str(item.mine["annotation_id"])
 
 
-def _duplicate(wh: Warehouse, key: str) -> dict | None:
+def duplicate_submission(wh: Warehouse, key: str) -> dict | None:
+    """The earlier submission of the form with this key, if any (then nothing may be written again)."""
     if not key:
         raise MinerError("This form has no key (an old or hand-made page): reload the page and try again.")
     rows = wh.dicts("SELECT * FROM web_submissions WHERE form_key = ?", [key])
     return rows[0] if rows else None
 
 
-def _record(wh: Warehouse, key: str, annotator: str, action: str, **kw) -> None:
+def record_submission(wh: Warehouse, key: str, annotator: str, action: str, **kw) -> None:
+    """Remember that the form with this key was accepted (in the transaction that did its work)."""
     wh.insert("web_submissions", [{"form_key": key, "annotator": annotator, "action": action, "doc_id": kw.get("doc_id"),
                                    "cluster_id": kw.get("cluster_id"), "batch_id": kw.get("batch_id"),
                                    "created_at": now_utc()}])
@@ -208,7 +212,7 @@ def _record(wh: Warehouse, key: str, annotator: str, action: str, **kw) -> None:
 def submit_label(wh: Warehouse, annotator: str, doc_id: str, lab: Label, *, key: str, seen: str,
                  others_seen: int = 0) -> Outcome:
     """Save one label once. ``seen`` is :func:`item_version` when the form was drawn."""
-    prior = _duplicate(wh, key)
+    prior = duplicate_submission(wh, key)
     if prior:
         return Outcome("duplicate", "Already saved: that was a second submit of the same page, nothing was written "
                        "again.", doc_id=prior["doc_id"], batch_id=prior["batch_id"])
@@ -221,7 +225,7 @@ def submit_label(wh: Warehouse, annotator: str, doc_id: str, lab: Label, *, key:
     batch = "w_" + hashlib.sha1(key.encode()).hexdigest()[:12]
     with wh.transaction():
         label(wh, doc, annotator, lab, batch_id=batch)
-        _record(wh, key, annotator, "label", doc_id=doc, batch_id=batch)
+        record_submission(wh, key, annotator, "label", doc_id=doc, batch_id=batch)
         release(wh, doc, annotator)
     out = Outcome("saved", f"Saved: {lab.decision}" + (f" ({lab.reason.replace('_', ' ')})" if lab.reason else "") + ".",
                   doc_id=doc, batch_id=batch, written=1)
@@ -239,7 +243,7 @@ def cluster_size(wh: Warehouse, cluster_id: str) -> int:
 
 def submit_cluster(wh: Warehouse, annotator: str, cluster_id: str, lab: Label, *, key: str, size_seen: int) -> Outcome:
     """Label every member of a cluster once (one undoable batch); refused if the cluster changed."""
-    prior = _duplicate(wh, key)
+    prior = duplicate_submission(wh, key)
     if prior:
         return Outcome("duplicate", "Already done: that was a second submit of the same confirmation, nothing was "
                        "written again.", cluster_id=cluster_id, batch_id=prior["batch_id"])
@@ -251,7 +255,7 @@ def submit_cluster(wh: Warehouse, annotator: str, cluster_id: str, lab: Label, *
                        "Nothing was labelled; look again and confirm.", cluster_id=cluster_id)
     with wh.transaction():
         res = label_cluster(wh, cluster_id, annotator, lab)
-        _record(wh, key, annotator, "cluster", cluster_id=cluster_id, batch_id=res.batch_id)
+        record_submission(wh, key, annotator, "cluster", cluster_id=cluster_id, batch_id=res.batch_id)
     kept = f"; {len(res.skipped)} you had labelled one by one were kept" if res.skipped else ""
     return Outcome("saved", f"Labelled {res.written} items of {cluster_id} as {lab.decision}"
                    + (f" ({lab.reason.replace('_', ' ')})" if lab.reason else "") + kept + ".",
@@ -260,7 +264,7 @@ def submit_cluster(wh: Warehouse, annotator: str, cluster_id: str, lab: Label, *
 
 def submit_undo(wh: Warehouse, annotator: str, batch_id: str, *, key: str) -> Outcome:
     """Take back one of the annotator's own labels or cluster labels, once."""
-    prior = _duplicate(wh, key)
+    prior = duplicate_submission(wh, key)
     if prior:
         return Outcome("duplicate", "Already undone: that was a second submit, nothing changed again.",
                        doc_id=prior["doc_id"], cluster_id=prior["cluster_id"], batch_id=batch_id)
@@ -276,68 +280,12 @@ def submit_undo(wh: Warehouse, annotator: str, batch_id: str, *, key: str) -> Ou
                        doc_id=r["doc_id"], cluster_id=r["cluster_id"])
     with wh.transaction():
         n = undo_batch(wh, batch_id, annotator)
-        _record(wh, key, annotator, "undo", doc_id=r["doc_id"], cluster_id=r["cluster_id"], batch_id=batch_id)
+        record_submission(wh, key, annotator, "undo", doc_id=r["doc_id"], cluster_id=r["cluster_id"], batch_id=batch_id)
         if not r["cluster_id"]:
             claim(wh, r["doc_id"], annotator)
     what = f"the cluster label on {r['cluster_id']} ({n} items)" if r["cluster_id"] else "your label"
     return Outcome("saved", f"Undone: {what}. Whatever was there before counts again.", doc_id=r["doc_id"],
                    cluster_id=r["cluster_id"], batch_id=batch_id, written=n)
-
-
-# -- incidents ------------------------------------------------------------------------------------
-def narrative_version(narrative: str | None) -> str:
-    """What the incident form remembers about the narrative it showed (see :func:`submit_narrative`)."""
-    return hashlib.sha1((narrative or "").encode()).hexdigest()[:16]
-
-
-def submit_narrative(wh: Warehouse, annotator: str, incident_id: str, text: str, *, key: str, seen: str) -> Outcome:
-    """Save a rewritten narrative once (anonymized on the way in, as ``miner incident narrative``).
-    Refused as stale when someone changed the narrative since the page was drawn, so two
-    annotators never silently overwrite each other's rewrite."""
-    from miner.incidents import incidents
-
-    prior = _duplicate(wh, key)
-    if prior:
-        return Outcome("duplicate", "Already saved: that was a second submit of the same page, nothing was written "
-                       "again.", doc_id=prior["doc_id"])
-    current = incidents.get_incident(wh, incident_id)
-    if current["status"] != "open":
-        raise MinerError(f"{incident_id}: merged into {current['merged_into']}; edit that one")
-    if narrative_version(current["narrative"]) != seen:
-        return Outcome("stale", "Not saved: someone changed this narrative since your page was drawn. Your text "
-                       "is still in the box; compare it with the stored narrative below and save again.",
-                       doc_id=incident_id)
-    incidents.set_narrative(wh, incident_id, text)  # its own transaction (they do not nest); a crash
-    _record(wh, key, annotator, "narrative", doc_id=incident_id)  # between the two makes a resubmit "stale"
-    return Outcome("saved", "Narrative saved (anonymized on the way in) and checked.", doc_id=incident_id, written=1)
-
-
-def submit_review_flags(wh: Warehouse, annotator: str, incident_id: str, *, key: str) -> Outcome:
-    """Mark the narrative's current quasi-identifier flags as reviewed by ``annotator``, once."""
-    from miner.incidents import checks
-
-    if _duplicate(wh, key):
-        return Outcome("duplicate", "Already done: that was a second submit, nothing was written again.",
-                       doc_id=incident_id)
-    with wh.transaction():
-        done = checks.review_flags(wh, incident_id, by=annotator)
-        _record(wh, key, annotator, "review_flags", doc_id=incident_id)
-    return Outcome("saved", f"{len(done)} flag(s) marked reviewed.", doc_id=incident_id, written=len(done))
-
-
-def submit_incidents_from_annotations(wh: Warehouse, annotator: str, *, key: str) -> Outcome:
-    """Turn accepted items into incidents (:func:`miner.incidents.incidents_from_annotations`), once per form."""
-    from miner.incidents import incidents
-
-    if _duplicate(wh, key):
-        return Outcome("duplicate", "Already done: that was a second submit, nothing was written again.")
-    res = incidents.incidents_from_annotations(wh, by=annotator)
-    _record(wh, key, annotator, "incidents_from_annotations")
-    if not res.created and not res.extended:
-        return Outcome("saved", "Nothing new: every accepted item already belongs to an incident.")
-    grown = f"; {len(res.extended)} existing incident(s) got more documents" if res.extended else ""
-    return Outcome("saved", f"{len(res.created)} new incident(s){grown}. Write each one's narrative.",
-                   written=len(res.created) + len(res.extended))
 
 
 # -- clusters and progress -----------------------------------------------------------------------
@@ -355,7 +303,7 @@ def cluster_detail(wh: Warehouse, cluster_id: str, annotator: str) -> dict:
     flag_pending(wh)
     c["size"] = cluster_size(wh, cluster_id)
     ex = list(c["exemplars"] or [])
-    texts = dict(wh.rows("SELECT doc_id, text FROM clean_texts WHERE doc_id IN (SELECT unnest(?))", [ex]))
+    texts = clean_texts_of(wh, ex)
     care = flags(wh, ex)
     c["exemplar_items"] = [{"doc_id": d, "text": texts.get(d, ""), "care": care.get(d, [])} for d in ex]
     c["mine"] = wh.dicts("SELECT batch_id, decision, reason, count(*) AS n, min(created_at) AS started FROM annotations "

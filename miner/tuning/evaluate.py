@@ -2,9 +2,9 @@
 
 A researcher who has labelled some documents (a labels file, or the triage annotations)
 asks: which of these incidents would this plan's queries have found, at what cost in hits
-to read, and which would no query find? :func:`evaluate` answers with the archive's local
-search (:class:`miner.archive.LocalSearch`, the same meaning Reddit search has), so the
-answer holds for live harvests, archive backfills and the replay corpus alike.
+to read, and which would no query find? :func:`evaluate` answers with the local search
+archive imports use (:class:`miner.plan.localsearch.LocalSearch`, the same meaning Reddit
+search has), so the answer holds for live harvests, archive backfills and the replay corpus alike.
 
 How a document counts as found, and why:
 
@@ -25,8 +25,10 @@ How a document counts as found, and why:
 On the warehouse, the hits a source recorded for the same query also count: NewsAPI
 matched whole articles, of which the warehouse keeps about 200 characters.
 
-The corpus comes from the warehouse, the bundled replay corpus, or dump files; labels from
-a CSV/JSONL file or the annotations table. Nothing here writes to the warehouse.
+The corpus comes from the warehouse (:func:`warehouse_corpus`), dump files
+(:func:`dump_corpus`) or anything else that builds an :class:`EvalCorpus` (the replay package
+offers its corpus as one: :func:`miner.replay.load.replay_corpus`); labels from a CSV/JSONL
+file or the annotations table. Nothing here writes to the warehouse.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from typing import Iterable
 
 import orjson
 
-from miner.collect.archive import LocalSearch
+from miner.plan.localsearch import LocalSearch
+from miner.collect.dumps import open_dump, read_blocks
+from miner.collect.normalize import comment_state, submission_state, unescape_legacy
 from miner.core.errors import MinerError
 from miner.plan.plan import Plan, PlannedQuery, expand
 from miner.plan.query import IndexedText, compile_query, parse
@@ -110,27 +114,8 @@ def submission_text(title: str | None, body: str | None, state: str = "ok") -> s
     return f"{title or ''}\n{body or ''}" if state == "ok" else (title or "")
 
 
-def replay_corpus() -> EvalCorpus:
-    """The bundled replay corpus, exactly as the replay server searches it."""
-    from miner.replay.corpus import load_corpus  # the replay package, not the pipeline's data
-
-    c = load_corpus()
-    docs = []
-    for s in c.submissions:
-        docs.append(EvalDoc(s.doc_id, "submission", s.subreddit, submission_text(s.title, s.selftext, s.state),
-                            score=s.score, created=s.created_utc))
-        for cm in s.comments:
-            docs.append(EvalDoc(cm.doc_id, "comment", s.subreddit, cm.body if cm.state == "ok" else "",
-                                thread_id=s.doc_id, parent_id=f"reddit:{cm.parent_fullname}", score=cm.score,
-                                created=cm.created_utc))
-    for a in c.articles:
-        text = "" if a.state != "ok" else f"{a.title}\n{a.description}\n{a.body}"
-        docs.append(EvalDoc(a.doc_id, "article", a.outlet, text, created=a.published_utc, language=a.language))
-    return EvalCorpus("replay", docs)
-
-
 def warehouse_corpus(wh) -> EvalCorpus:
-    """Every document in the warehouse (``wh`` is an open :class:`miner.db.Warehouse`)."""
+    """Every document in the warehouse (``wh`` is an open :class:`miner.core.db.Warehouse`)."""
     rows = wh.rows("""SELECT doc_id, kind, coalesce(community, ''), title, body, thread_id, parent_id,
                              coalesce(score, 0), epoch(created_at), language, state FROM documents""")
     docs = []
@@ -149,9 +134,6 @@ def dump_corpus(paths: Iterable[str | Path]) -> EvalCorpus:
     Lines without an id (exports that dropped it) get ``FILE:LINE`` as their id, so they can
     still be counted as hits; malformed lines are skipped (``miner import`` quarantines them).
     """
-    from miner.collect.dumps import open_dump, read_blocks
-    from miner.collect.normalize import comment_state, submission_state, unescape_legacy
-
     docs = []
     for path in paths:
         dump = open_dump(path)

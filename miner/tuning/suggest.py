@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import dataclass, field
 
 from miner.core.errors import MinerError
 from miner.tuning.evaluate import EvalCorpus, EvalDoc, Evaluation, Labels, evaluate
-from miner.plan.plan import Plan
+from miner.plan.plan import Plan, PlanError, parse_plan
 from miner.plan.query import quote_operand, stem
 
 _TOKEN = re.compile(r"[a-z0-9]+")  # the tokens miner.query matches on
@@ -286,10 +287,6 @@ def render_fragment(r: SuggestResult) -> str:
 def apply_fragment(plan: Plan, fragment: str) -> Plan:
     """The plan with a suggested fragment appended, as a researcher would paste it (for
     evaluating a suggestion; the plan file itself is never changed)."""
-    import tomllib
-
-    from miner.plan.plan import PlanError, parse_plan
-
     text = plan.text.rstrip("\n") + "\n\n" + fragment
     try:
         doc = tomllib.loads(text)

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from miner.triage import annotators as people
-from miner.incidents import checks, incidents
+from miner.incidents import checks, forms, incidents
 from miner.triage import codebook
 from miner.triage.codebook import Label
 from miner.triage.annotators import AuthError, Session
@@ -368,13 +368,12 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
     # -- incidents: codes, draft, narrative and the privacy checks ---------------------------------
     def incident_list(request, form):
         s = who(request)
-        rows = st().wh.dicts("SELECT incident_id, product, n_documents, checks, check_current, "
-                             "narrative IS NOT NULL AS has_narrative FROM v_incidents")
+        rows = incidents.overview(st().wh)
         return render(request, "incidents.html", {"incidents": rows, "key": worklist.form_key()}, s)
 
     def incidents_from_annotations(request, form):
         s = who(request)
-        out = worklist.submit_incidents_from_annotations(st().wh, s.annotator.name, key=form.get("key", ""))
+        out = forms.submit_incidents_from_annotations(st().wh, s.annotator.name, key=form.get("key", ""))
         flash(s, out.message, "ok" if out.status == "saved" else "warn")
         return go("/incidents")
 
@@ -392,7 +391,7 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         codes = {k: inc[k] for k in incidents.CODES if inc.get(k) not in (None, [])}
         return render(request, "incident.html", {
             "inc": inc, "codes": codes, "result": result, "narrative_html": highlight(narrative, spans),
-            "text": narrative if text is None else text, "seen": worklist.narrative_version(inc["narrative"]),
+            "text": narrative if text is None else text, "seen": forms.narrative_version(inc["narrative"]),
             "key": worklist.form_key(), "unreviewed": [f for f in result.flags if not f["reviewed"]],
         }, s, status=status)
 
@@ -404,10 +403,10 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         incident_id = request.path_params["incident_id"]
         text = form.get("narrative") or ""
         if form.get("action") == "review":
-            out = worklist.submit_review_flags(st().wh, s.annotator.name, incident_id, key=form.get("key", ""))
+            out = forms.submit_review_flags(st().wh, s.annotator.name, incident_id, key=form.get("key", ""))
         else:
-            out = worklist.submit_narrative(st().wh, s.annotator.name, incident_id, text, key=form.get("key", ""),
-                                            seen=form.get("seen", ""))
+            out = forms.submit_narrative(st().wh, s.annotator.name, incident_id, text, key=form.get("key", ""),
+                                         seen=form.get("seen", ""))
             if out.status == "stale":
                 flash(s, out.message, "warn")
                 return incident_page(request, form, text=text, status=409)

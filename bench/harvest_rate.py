@@ -21,14 +21,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("MINER_SECRET", "bench")
 
+from miner.collect.harvest import Harvester  # noqa: E402
+from miner.collect.pseudonyms import Pseudonymizer  # noqa: E402
+from miner.collect.sources.reddit import RedditSource  # noqa: E402
+from miner.collect.store import start_run  # noqa: E402
 from miner.core.config import REPLAY_REDDIT, installation_secret  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
-from miner.collect.harvest import Harvester  # noqa: E402
-from miner.collect.store import start_run  # noqa: E402
 from miner.plan.plan import expand, load_plan  # noqa: E402
-from miner.collect.pseudonyms import Pseudonymizer  # noqa: E402
 from miner.replay.server import RateWindow, ReplayOptions, ReplayServer  # noqa: E402
-from miner.collect.sources.reddit import RedditSource  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from miner.tuning.evaluate import EvalCorpus, Labels, dump_corpus, evaluate  # noqa: E402
-from miner.replay.load import replay_corpus  # noqa: E402
 from miner.plan.plan import Plan, load_plan  # noqa: E402
+from miner.replay.load import replay_corpus  # noqa: E402
 from miner.replay.truth import load_truth  # noqa: E402
+from miner.tuning.evaluate import EvalCorpus, Labels, dump_corpus, evaluate  # noqa: E402
 from miner.tuning.suggest import apply_fragment, suggest  # noqa: E402
 
 DEV_STREAM = ROOT.parent / "shared" / "data" / "reddit_dev_stream" / "chatgpt_search_2023.ndjson"

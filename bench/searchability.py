@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from miner.core.db import Warehouse
 from miner.core.clock import now_utc
+from miner.core.db import Warehouse
 from miner.incidents.searchability import refresh_index, shared_spans
 
 

@@ -31,9 +31,9 @@ from pathlib import Path
 os.environ.setdefault("MINER_SECRET", "bench-secret")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from miner.triage.codebook import Label  # noqa: E402
-from miner.triage.annotations import label_many  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
+from miner.triage.annotations import label_many  # noqa: E402
+from miner.triage.codebook import Label  # noqa: E402
 from miner.triage.score import ScoreOptions, score_all  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,8 +27,8 @@ os.environ.setdefault("MINER_SECRET", "bench")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from miner.core.db import Warehouse, saved_queries_dir  # noqa: E402
-from miner.report.tables import export_views  # noqa: E402
 from miner.report.render import build_report  # noqa: E402
+from miner.report.tables import export_views  # noqa: E402
 
 PRODUCTS = ["ChatGPT", "Claude", "Gemini", "Grok", "Copilot", "Bard", "GPT-4", "GPT-3", "OpenAI",
             "Anthropic", "Google AI", "Microsoft AI", "Perplexity", "Character.AI", "Replika"]

@@ -25,8 +25,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx  # noqa: E402
 
-from miner.triage import annotators as people  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
+from miner.triage import annotators as people  # noqa: E402
 from miner.web.app import BackgroundServer  # noqa: E402
 
 

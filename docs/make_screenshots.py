@@ -21,16 +21,15 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from miner.triage import annotators as people  # noqa: E402
-from miner.triage import worklist  # noqa: E402
-from miner.triage.codebook import Label  # noqa: E402
+from miner.collect.pseudonyms import Pseudonymizer  # noqa: E402
+from miner.collect.store import save_documents  # noqa: E402
 from miner.core.config import installation_secret  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
-from miner.collect.store import save_documents  # noqa: E402
-from miner.collect.pseudonyms import Pseudonymizer  # noqa: E402
 from miner.pipeline import process  # noqa: E402
 from miner.replay.corpus import load_corpus  # noqa: E402
 from miner.replay.load import corpus_documents  # noqa: E402
+from miner.triage import annotators as people, worklist  # noqa: E402
+from miner.triage.codebook import Label  # noqa: E402
 from miner.web.app import BackgroundServer  # noqa: E402
 
 OUT = Path(__file__).resolve().parent

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from miner.core.config import installation_secret
-from miner.core.db import Warehouse
 from miner.collect.harvest import Harvester, RetryPolicy
-from miner.collect.store import QueryOutcome, finish_run, start_run
-from miner.plan.plan import Plan, expand
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.collect.sources import sources_for
+from miner.collect.store import QueryOutcome, finish_run, start_run
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse
+from miner.plan.plan import Plan, expand
 
 NO_SLEEP = RetryPolicy(attempts=3, base_seconds=0.0, sleep=lambda s: None)
 

@@ -21,9 +21,9 @@ import pytest
 
 import miner.core.db
 from miner.core.db import Warehouse, saved_queries_dir
+from miner.report.data import gather
 from miner.report.methods import methods_markdown
 from miner.report.render import build_report
-from miner.report.data import gather
 
 T = datetime(2026, 4, 1, 12, 0)
 RUN = "run_test"

@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from miner.cli import main as cli
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+from miner.replay.load import corpus_documents
+from miner.replay.truth import load_truth
 from miner.triage import annotators as people
 from miner.triage.annotators import AuthError
 from miner.triage.care import CATEGORIES, categories, check_categories
-from miner.cli import main as cli
-from miner.core.db import Warehouse
-from miner.core.errors import MinerError
-from miner.collect.pseudonyms import Pseudonymizer
-from miner.replay.load import corpus_documents
-from miner.replay.truth import load_truth
 
 
 def test_a_token_is_shown_once_and_only_its_hash_is_stored(wh):

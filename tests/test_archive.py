@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from miner.cli import main
 from miner.collect import archive_workers
 from miner.collect.archive import ArchiveImporter, backfill, expand_paths, finish_import, start_import
-from miner.core.config import installation_secret
-from miner.cli import main
-from miner.core.db import Warehouse
 from miner.collect.dumps import DumpError, open_dump, read_blocks, write_dump
-from miner.plan.plan import expand, expand_archive, load_plan
 from miner.collect.pseudonyms import Pseudonymizer
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse
+from miner.plan.plan import expand, expand_archive, load_plan
 from miner.plan.query import IndexedText, compile_query, parse
 from miner.replay import wire
 from tests.helpers import all_text, harvest

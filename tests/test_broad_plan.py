@@ -9,10 +9,10 @@ import sys
 import pytest
 
 from conftest import SHARED_DATA
-from miner.tuning.evaluate import Labels, dump_corpus, evaluate
-from miner.replay.load import replay_corpus
 from miner.plan.plan import PlanError, estimate, expand, load_plan
+from miner.replay.load import replay_corpus
 from miner.replay.truth import load_truth
+from miner.tuning.evaluate import Labels, dump_corpus, evaluate
 
 BROAD, PAPER = "queries/broad.toml", "queries/paper.toml"
 

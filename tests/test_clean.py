@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from miner.process.clean import CLEANER_VERSION, clean_document, clean_pending, markdown_to_text
 from miner.core.db import Warehouse
+from miner.process.clean import CLEANER_VERSION, clean_document, clean_pending, markdown_to_text
 from miner.replay.load import load_corpus_into
 from miner.replay.truth import load_truth
 from tests.helpers import add_documents, doc

@@ -10,10 +10,10 @@ from datetime import datetime
 
 import numpy as np
 
-from miner.process.clean import clean_pending
-from miner.process.dedup import NEAR_JACCARD, dedup_semantic, dedup_text
 from miner.collect.store import save_hits
 from miner.core.records import Hit
+from miner.process.clean import clean_pending
+from miner.process.dedup import NEAR_JACCARD, dedup_semantic, dedup_text
 from tests.helpers import add_documents, doc
 
 STORY = ("Last night I told ChatGPT that I had been thinking about not being here anymore and it stopped "

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from helpers import harvest
 from miner.cli import main
-from miner.tuning.evaluate import (EvalCorpus, EvalDoc, Labels, annotation_labels, dump_corpus, evaluate,
-                                   load_labels, match_plan, warehouse_corpus)
-from miner.replay.load import replay_corpus
 from miner.core.errors import MinerError
 from miner.plan.plan import expand, load_plan
+from miner.replay.load import replay_corpus
+from miner.tuning.evaluate import (EvalCorpus, EvalDoc, Labels, annotation_labels, dump_corpus, evaluate,
+                                   load_labels, match_plan, warehouse_corpus)
 from miner.tuning.suggest import apply_fragment, suggest
 
 PLAN = """

@@ -8,9 +8,9 @@ import csv
 import pytest
 
 from miner.process.clean import clean_document
-from miner.triage.evidence import extract, is_refusal_reply, product_matcher
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
+from miner.triage.evidence import extract, is_refusal_reply, product_matcher
 from tests.conftest import SHARED_DATA
 
 XSTEST = SHARED_DATA / "refusal_responses_xstest"

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from miner.incidents import checks, incidents, pii
 from miner.cli import main
 from miner.core.db import Warehouse
+from miner.incidents import checks, incidents, pii
 from miner.incidents.export import export
 from miner.plan.plan import load_plan
 from tests.helpers import harvest, put_documents

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from miner.plan.budget import QueryHistory, plan_run
-from miner.core.config import Endpoints
-from miner.core.db import Warehouse
 from miner.collect.deletions import check_deletions, due
-from miner.core.errors import MinerError
 from miner.collect.harvest import Harvester, RetryPolicy
 from miner.collect.store import harvest_lock, start_run
+from miner.core.config import Endpoints
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+from miner.plan.budget import QueryHistory, plan_run
 from miner.plan.plan import Budget, expand, load_plan
 from miner.replay.server import Fault, RateWindow, ReplayOptions, ReplayServer
 from tests.helpers import NO_SLEEP, harvest

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from miner.incidents import incidents
 from miner.core.errors import MinerError
+from miner.incidents import incidents
 from tests.helpers import put_documents
 
 STORY = ("I asked ChatGPT to help me get through the night after my panic attack and it just pasted a hotline "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from miner.incidents import checks, incidents
 from miner.cli import main
+from miner.incidents import checks, incidents
 from miner.incidents.searchability import shared_spans
 from tests.helpers import put_documents
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from miner.core.config import REPLAY_NEWSAPI_KEY, REPLAY_REDDIT
 from miner.collect.normalize import walk_comments
 from miner.collect.sources.base import EndOfResults, PermanentError
 from miner.collect.sources.news import NewsSource
 from miner.collect.sources.reddit import RedditSource
+from miner.core.config import REPLAY_NEWSAPI_KEY, REPLAY_REDDIT
 
 MH = "CPTSD+mentalhealth+depression+anxiety+bipolar"
 

@@ -10,20 +10,20 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from miner.triage import care
-from miner.triage.codebook import Label
-from miner.triage.annotations import (adjudicate, cohen_kappa, krippendorff_alpha, label, label_cluster,
-                                      label_many, undo_batch)
 from miner.cli import main as cli
-from miner.triage.clusters import ClusterOptions, cluster_candidates
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.collect.store import save_documents
+from miner.core.clock import now_utc
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
-from miner.core.clock import now_utc
-from miner.collect.store import save_documents
-from miner.collect.pseudonyms import Pseudonymizer
 from miner.pipeline import process, stage_names
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
+from miner.triage import care
+from miner.triage.annotations import (adjudicate, cohen_kappa, krippendorff_alpha, label, label_cluster,
+                                      label_many, undo_batch)
+from miner.triage.clusters import ClusterOptions, cluster_candidates
+from miner.triage.codebook import Label
 from miner.triage.score import ScoreOptions, score_all
 
 pytestmark = pytest.mark.slow

@@ -19,17 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from miner.triage import annotators as people
-from miner.triage import worklist
-from miner.triage.codebook import Label
-from miner.triage.care import flag_pending
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.collect.store import save_documents
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
-from miner.collect.store import save_documents
-from miner.collect.pseudonyms import Pseudonymizer
 from miner.pipeline import process
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
+from miner.triage import annotators as people, worklist
+from miner.triage.care import flag_pending
+from miner.triage.codebook import Label
 from miner.web.app import BackgroundServer
 
 pytestmark = pytest.mark.slow

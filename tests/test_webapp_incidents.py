@@ -10,17 +10,17 @@ import re
 import httpx
 import pytest
 
-from miner.triage import annotators as people
-from miner.triage.codebook import Label
-from miner.triage.annotations import label
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.collect.store import save_documents
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
-from miner.collect.store import save_documents
 from miner.incidents.incidents import document_text
-from miner.collect.pseudonyms import Pseudonymizer
+from miner.incidents.searchability import words
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
-from miner.incidents.searchability import words
+from miner.triage import annotators as people
+from miner.triage.annotations import label
+from miner.triage.codebook import Label
 from tests.test_webapp import Site, browser, pw, sign_in  # noqa: F401  (pw is a fixture)
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,7 @@ from miner.cli.common import print_rows, warehouse_option, warehouse_path
 from miner.core.db import Warehouse
 from miner.incidents.export import FORMATS, export
 from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS
-from miner.report.tables import FORMATS as TABLE_FORMATS
-from miner.report.tables import export_views
+from miner.report.tables import FORMATS as TABLE_FORMATS, export_views
 
 
 @main.group("export")

@@ -11,9 +11,9 @@ from typing import Iterator
 import click
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from miner.collect.archive import BATCH_LINES, ImportSummary, Progress as ImportProgress, ProgressFn, backfill
 from miner.cli import main
 from miner.cli.common import console, print_rows, warehouse_option, warehouse_path
+from miner.collect.archive import BATCH_LINES, ImportSummary, Progress as ImportProgress, ProgressFn, backfill
 from miner.plan.plan import load_plan
 
 

@@ -9,8 +9,8 @@ from miner.cli.common import console, print_rows, warehouse_option, warehouse_pa
 from miner.cli.funnel import print_funnel
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
-from miner.report.funnel import funnel
 from miner.pipeline import STAGES, ProcessOptions, StageResult, process
+from miner.report.funnel import funnel
 
 
 @main.command("process")

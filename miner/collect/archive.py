@@ -52,21 +52,21 @@ from typing import Any, Callable, Iterable, Iterator
 import orjson
 import pyarrow as pa
 
-from miner.core.db import Warehouse
-from miner.core.clock import now_utc
 from miner.collect.archive_workers import default_workers, scan_in_workers
 from miner.collect.dumps import CHUNK, SUFFIXES, Block, DumpError, DumpFile, open_dump, read_blocks
-from miner.core.config import installation_secret
-from miner.core.errors import MinerError
-from miner.plan.localsearch import LocalSearch
 from miner.collect.linescan import LineScanner
-from miner.collect.store import (finish_run, harvest_lock, register_plan, save_documents, save_hits, save_payloads,
-                                 start_run)
 from miner.collect.normalize import (_ts, comment_state, reddit_comment, reddit_submission, submission_state,
                                      unescape_legacy)
-from miner.plan.plan import ARCHIVE_SOURCE, Plan, PlannedQuery, expand_archive
 from miner.collect.pseudonyms import DELETED_AUTHORS, Pseudonymizer
+from miner.collect.store import (finish_run, harvest_lock, register_plan, save_documents, save_hits,
+                                 save_payloads, start_run)
+from miner.core.clock import now_utc
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
 from miner.core.records import Document, Hit, RawPayload
+from miner.plan.localsearch import LocalSearch
+from miner.plan.plan import ARCHIVE_SOURCE, Plan, PlannedQuery, expand_archive
 
 BATCH_LINES = 50_000  # lines per transaction and checkpoint: bigger batches commit less often (~0.1 s each) but DuckDB holds more memory
 IN_SCOPE_FOR_WORKERS = 0.2  # share of in-scope lines from which worker processes pay (bench/backfill.py)

@@ -14,10 +14,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from miner.flows.process import process_warehouse
 from miner.collect.archive import FileOutcome, expand_paths, finish_import, import_file_at, start_import
 from miner.collect.store import harvest_lock
 from miner.core.config import resolve_warehouse
+from miner.flows.process import process_warehouse
 from miner.plan.plan import Plan, load_plan
 
 

@@ -12,8 +12,8 @@ from prefect.cache_policies import NO_CACHE
 
 from miner.core.config import resolve_warehouse
 from miner.core.db import Warehouse
-from miner.report.funnel import funnel
 from miner.pipeline import ProcessOptions, StageResult, results_as_dicts, run_stage, stage_order
+from miner.report.funnel import funnel
 
 
 @task(name="process-stage", task_run_name="{stage}", cache_policy=NO_CACHE)

@@ -19,11 +19,11 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
+from miner.core.clock import now_utc
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
 from miner.incidents import pii
 from miner.incidents.anonymize import quasi_identifiers
-from miner.core.db import Warehouse
-from miner.core.clock import now_utc
-from miner.core.errors import MinerError
 from miner.incidents.incidents import incident_documents, narrative_of
 from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS, shared_spans
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from miner.incidents.checks import check
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
+from miner.incidents.checks import check
 from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS
 
 FORMATS = ("csv", "parquet", "jsonl")

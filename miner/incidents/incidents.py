@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from miner.incidents.anonymize import Pseudonyms, anonymize
-from miner.core.db import Warehouse
-from miner.core.clock import now_utc
-from miner.core.errors import MinerError
 from miner.collect.store import document_texts, gone_documents
+from miner.core.clock import now_utc
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+from miner.incidents.anonymize import Pseudonyms, anonymize
 from miner.triage.codebook import CONTEXTS, FAILURE_MODES, FORMS, OUTCOMES, PHASES, REFUSAL_TYPES, SENSITIVE
 
 # Codebook fields of an incident (docs/design.md §5); the vocabularies are the triage codebook's, so

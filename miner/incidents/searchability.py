@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from miner.core.db import Warehouse
 from miner.collect.store import text_relation
+from miner.core.db import Warehouse
 
 DEFAULT_MAX_SHARED_WORDS = 6
 INDEX_K = DEFAULT_MAX_SHARED_WORDS + 1

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from miner.core.errors import MinerError
-from miner.plan.query import QuerySyntaxError, RENDERERS, parse, quote_operand
+from miner.plan.query import RENDERERS, QuerySyntaxError, parse, quote_operand
 
 SOURCES = ("reddit", "news")
 ARCHIVE_SOURCE = "reddit-archive"  # the plan's Reddit queries applied to dump files

@@ -25,8 +25,8 @@ import ftfy
 import markdown_it
 from markdown_it import MarkdownIt
 
-from miner.core.db import Warehouse
 from miner.core.clock import now_utc
+from miner.core.db import Warehouse
 from miner.process.forget import ForgetReport, forget_gone
 
 # Bump the first part whenever a rule here changes: every document is then re-cleaned.

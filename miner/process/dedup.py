@@ -51,8 +51,8 @@ import numpy as np
 import pyarrow as pa
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from miner.core.db import Warehouse
 from miner.core.clock import now_utc
+from miner.core.db import Warehouse
 
 MIN_WORDS = 20
 SHINGLE_WORDS = 5

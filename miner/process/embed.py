@@ -44,8 +44,8 @@ from typing import Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from miner.core.db import Warehouse
 from miner.core.clock import now_utc
+from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 
 MODEL_NAME = "all-MiniLM-L6-v2"

@@ -14,12 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from miner.core.config import installation_secret
-from miner.core.db import Warehouse
-from miner.core.clock import now_utc
 from miner.collect.normalize import news_article, reddit_comment, reddit_submission
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.collect.store import save_documents
+from miner.core.clock import now_utc
+from miner.core.config import installation_secret
+from miner.core.db import Warehouse
 from miner.core.records import Document
 from miner.replay import wire
 from miner.replay.corpus import Corpus, Submission, load_corpus

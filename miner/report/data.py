@@ -13,8 +13,8 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any
 
-from miner.core.db import Warehouse, WarehouseError
 from miner.core.clock import now_utc
+from miner.core.db import Warehouse, WarehouseError
 
 
 @dataclass

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import jinja2
 
-from miner.report import figures
 from miner.core.db import Warehouse
-from miner.report.methods import methods_markdown
+from miner.report import figures
 from miner.report.data import ReportData, gather
+from miner.report.methods import methods_markdown
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

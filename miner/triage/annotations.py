@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Hashable, Iterable, Mapping, Sequence
 
-from miner.core.db import Warehouse
 from miner.core.clock import now_utc
+from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.triage.codebook import Label
 

@@ -15,10 +15,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from miner.triage.care import check_categories
-from miner.core.db import Warehouse
 from miner.core.clock import now_utc
+from miner.core.db import Warehouse
 from miner.core.errors import MinerError
+from miner.triage.care import check_categories
 
 BLUR_MODES = ("flagged", "all", "off")
 SESSION_HOURS = 12

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from miner.core.clock import now_utc
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
-from miner.core.clock import now_utc
 
 CARE_VERSION = "care-v1"
 

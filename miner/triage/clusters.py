@@ -25,10 +25,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pyarrow as pa
 
+from miner.core.clock import now_utc
 from miner.core.db import Warehouse
 from miner.process.clean import clean_texts_of
 from miner.process.embed import model_info
-from miner.core.clock import now_utc
 
 MAX_AGGLOMERATIVE = 6000
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+from miner.core.clock import now_utc
 from miner.core.db import Warehouse
 from miner.triage.codebook import BUILTIN_PRODUCTS, CONTEXTS, FORMS
-from miner.core.clock import now_utc
 
 EXTRACTOR_VERSION = "evidence-v1"
 

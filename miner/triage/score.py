@@ -26,8 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from miner.core.db import Warehouse
 from miner.core.clock import now_utc
+from miner.core.db import Warehouse
 from miner.process.embed import encode, model_info
 from miner.triage.evidence import EXTRACTOR_VERSION, FEATURES, features, load_spans
 

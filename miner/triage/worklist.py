@@ -23,14 +23,14 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from miner.triage.codebook import Label
+from miner.core.clock import now_utc
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
+from miner.process.clean import clean_texts_of
 from miner.triage.annotations import label, label_cluster, resolve_doc, undo_batch
 from miner.triage.annotators import Annotator
 from miner.triage.care import flag_pending, flags
-from miner.core.db import Warehouse
-from miner.process.clean import clean_texts_of
-from miner.core.clock import now_utc
-from miner.core.errors import MinerError
+from miner.triage.codebook import Label
 from miner.triage.evidence import Span, load_spans
 
 CLAIM_MINUTES = 20

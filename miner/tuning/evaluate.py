@@ -42,10 +42,10 @@ from typing import Iterable
 
 import orjson
 
-from miner.plan.localsearch import LocalSearch
 from miner.collect.dumps import open_dump, read_blocks
 from miner.collect.normalize import comment_state, submission_state, unescape_legacy
 from miner.core.errors import MinerError
+from miner.plan.localsearch import LocalSearch
 from miner.plan.plan import Plan, PlannedQuery, expand
 from miner.plan.query import IndexedText, compile_query, parse
 

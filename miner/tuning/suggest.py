@@ -36,9 +36,9 @@ import tomllib
 from dataclasses import dataclass, field
 
 from miner.core.errors import MinerError
-from miner.tuning.evaluate import EvalCorpus, EvalDoc, Evaluation, Labels, evaluate
 from miner.plan.plan import Plan, PlanError, parse_plan
 from miner.plan.query import quote_operand, stem
+from miner.tuning.evaluate import EvalCorpus, EvalDoc, Evaluation, Labels, evaluate
 
 _TOKEN = re.compile(r"[a-z0-9]+")  # the tokens miner.query matches on
 _PLAIN_SURFACE = re.compile(r"[a-z0-9' .-]+")

@@ -30,18 +30,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from miner.triage import annotators as people
+from miner.core.clock import now_utc
+from miner.core.db import Warehouse
+from miner.core.errors import MinerError
 from miner.incidents import checks, forms, incidents
-from miner.triage import codebook
-from miner.triage.codebook import Label
+from miner.triage import annotators as people, codebook, worklist
 from miner.triage.annotators import AuthError, Session
 from miner.triage.care import CATEGORIES, warning
-from miner.core.db import Warehouse
-from miner.core.clock import now_utc
-from miner.core.errors import MinerError
-from miner.triage.codebook import BUILTIN_PRODUCTS
+from miner.triage.codebook import BUILTIN_PRODUCTS, Label
 from miner.triage.evidence import Span, plan_products
-from miner.triage import worklist
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "miner_session"

@@ -17,9 +17,9 @@ import requests
 from newsapi import NewsApiClient
 from newsapi.newsapi_exception import NewsAPIException
 
-from miner.core.clock import now_utc
 from miner.collect.sources.base import (BudgetExhausted, EndOfResults, Fetched, PermanentError,
                                         RecordingSession, TransientError)
+from miner.core.clock import now_utc
 
 NEWSAPI_BASE = "https://newsapi.org"
 

@@ -16,10 +16,10 @@ import praw
 import prawcore
 import requests
 
-from miner.core.config import RedditCredentials
-from miner.core.clock import now_utc
-from miner.core.limits import Pacer
 from miner.collect.sources.base import Fetched, PermanentError, RecordingSession, TransientError
+from miner.core.clock import now_utc
+from miner.core.config import RedditCredentials
+from miner.core.limits import Pacer
 
 SEARCH_PAGE = 100
 INFO_BATCH = 100

@@ -1,4 +1,4 @@
-"""Precision and recall of PII detection (miner.pii.detect) on the replay corpus's planted PII.
+"""Precision and recall of PII detection (miner.incidents.pii.detect) on the replay corpus's planted PII.
 
     cd /work/wt-8 && PYTHONPATH=$PWD HF_HUB_OFFLINE=1 /work/main/.venv/bin/python bench/pii.py [--all]
 

@@ -5,7 +5,7 @@ Builds a warehouse of generated rows (default 1,000,000 documents and 5,000,000 
 view (v_*), every saved query (warehouse/queries/*.sql), ``miner report`` and
 ``miner export tables``. Target: each view and saved query under 1 s on 2 cores.
 
-The incidents tables (issue 8) are created as stand-ins of the shape the views require when
+The incidents tables are created as stand-ins of the shape the views require when
 the warehouse has none, so v_incidents_by_month and the incident columns of v_query_yield do
 real work. Text columns are short: the views never read document text.
 
@@ -108,7 +108,7 @@ def build(wh: Warehouse, docs: int, hits: int, runs: int, incidents: int) -> Non
 
 
 def triage(wh: Warehouse, docs: int) -> None:
-    """When the clean/dedup and triage tables exist (issues 5 and 6 merged): the state after
+    """When the process and triage stages' tables exist: the state after
     `miner process` and some annotation. Deleted documents have no text; one document in 20 is
     a duplicate of its neighbour; one in 100 has a decision, a fifth of those "incident"."""
     ex = wh.execute

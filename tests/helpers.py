@@ -36,7 +36,7 @@ def all_text(wh: Warehouse) -> str:
 
 
 def add_documents(wh: Warehouse, *docs, run_id: str = "run_test") -> None:
-    """Save hand-made documents (``miner.records.Document``) as one run, the way a harvest does."""
+    """Save hand-made documents (``miner.core.records.Document``) as one run, the way a harvest does."""
     from miner.collect.store import save_documents
 
     with wh.transaction():

@@ -2,7 +2,7 @@
 
 A small warehouse is built in the test by inserting rows directly; every expected number is
 recomputed here in Python from those same rows (sets and counters), never copied from SQL.
-Triage columns are checked when the triage stage's tables exist (issues 5 and 6); incidents use
+Triage columns are checked when the process and triage stages' tables exist; incidents use
 the incidents tables when they exist and otherwise stand-ins of the shape the views declare
 (``-- requires:`` in warehouse/views/52_incidents_by_month.sql).
 """
@@ -105,7 +105,7 @@ def build(wh: Warehouse, *, triage: bool = True, incidents: bool = True) -> None
 
 
 def _insert_triage(wh: Warehouse) -> None:
-    """Rows in issue 5's and issue 6's tables (present once those branches are merged)."""
+    """Rows in the process and triage stages' tables."""
     wh.insert("clean_texts", [dict(doc_id=d, content_hash=d, cleaner_version="t", state=st, text="x",
                                    text_hash=d, n_words=1, cleaned_at=T) for d, (_, _, _, st) in DOCS.items()])
     wh.insert("dup_members", [dict(doc_id=d, canonical_id=c, is_canonical=d == c, group_size=2, updated_at=T)
@@ -115,7 +115,7 @@ def _insert_triage(wh: Warehouse) -> None:
 
 
 def _insert_incidents(wh: Warehouse) -> None:
-    """Rows in issue 8's incident tables."""
+    """Rows in the incidents stage's tables."""
     wh.insert("incidents", [dict(incident_id=i, status="open", product=p, support_context=c, refusal_form=f,
                                  created_at=T, updated_at=T) for i, (p, c, f, _) in INCIDENTS.items()])
     wh.insert("incident_documents", [dict(incident_id=i, doc_id=d, added_at=T)

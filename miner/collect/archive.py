@@ -2,7 +2,7 @@
 
 Reddit search stops at about 1,000 items a listing and forgets old posts, so researchers
 backfill from Pushshift-style dumps and Arctic Shift exports. An import reads dump files
-line by line (:mod:`miner.dumps`) and records what the plan's queries find exactly as a
+line by line (:mod:`miner.collect.dumps`) and records what the plan's queries find exactly as a
 live harvest would: same document ids (``reddit:t3_<id>``), hits with lineage.
 
 How it behaves, and why:
@@ -36,7 +36,7 @@ How it behaves, and why:
 * **Fast.** Most lines of a dump are outside the plan's subreddits; they are recognised by
   a byte search for their ``"subreddit"`` value and never parsed. In-scope lines are parsed
   with orjson; a query's text is stemmed and indexed only if the lower-cased text contains
-  a needle every match needs (:func:`miner.query.needle_clauses`). Rows go to DuckDB in
+  a needle every match needs (:func:`miner.plan.query.needle_clauses`). Rows go to DuckDB in
   Arrow batches.
 """
 
@@ -282,7 +282,7 @@ class ArchiveImporter:
         self.search_comments = plan.reddit.search_comments
         self._scope = frozenset(s.encode() for s in self.search.subreddits)
         self._now = now_utc()
-        # Quick path for submissions that cannot match (see miner.linescan); off when every
+        # Quick path for submissions that cannot match (see miner.collect.linescan); off when every
         # in-scope item is kept anyway, or when some query needs no word at all.
         # Whether this plan has comments waiting in the pool (if not, no pool upkeep).
         self._pooled = wh.scalar("SELECT count(*) FROM archive_comment_pool WHERE plan_id = ?", [plan.plan_id])
@@ -612,7 +612,7 @@ def _require_reddit(plan: Plan) -> None:
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given; a folder stands for the dump files in it, by name. Raises a
-    :class:`~miner.dumps.DumpError` for anything that is not a readable dump."""
+    :class:`~miner.collect.dumps.DumpError` for anything that is not a readable dump."""
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)

@@ -3,7 +3,7 @@
 Parsing and matching lines is CPU-bound Python, so one process tops out around one core.
 Here n forked worker processes each read the whole file (decompressing is cheap next to
 scanning, and cheaper than shipping gigabytes of lines through pipes) and scan every n-th
-block of it (:func:`miner.dumps.read_blocks` with ``every``/``phase``); the parent takes
+block of it (:func:`miner.collect.dumps.read_blocks` with ``every``/``phase``); the parent takes
 their results back in block order and does all the writing, so checkpoints, transactions
 and results are exactly those of a single-process import, and DuckDB's writes overlap with
 the scanning.
@@ -42,7 +42,7 @@ def scan_in_workers(importer: Any, dump: DumpFile, offset: int, line_no: int, wo
     """``(last line, end offset, bytes read, scanned batch)`` per block, in file order.
 
     ``importer`` has ``new_batch()`` and ``scan(dump, block, batch)``; raises
-    :class:`~miner.dumps.DumpError` where the file cannot be read on, after every block
+    :class:`~miner.collect.dumps.DumpError` where the file cannot be read on, after every block
     before that point.
     """
     ctx = mp.get_context("fork")

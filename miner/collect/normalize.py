@@ -1,6 +1,6 @@
 """Wire objects (Reddit things, NewsAPI articles, dump lines) -> :class:`Document` rows.
 
-Pure functions: a dict in, a pseudonymized document out. They follow DESIGN.md section 3:
+Pure functions: a dict in, a pseudonymized document out. They follow docs/design.md §3:
 stable source-prefixed ids (``reddit:t3_<id>``, ``reddit:t1_<id>``, ``news:<sha1 of the
 canonical URL>``), hashed authors, masked ``u/`` handles, and deleted or removed items kept
 as ids and counts without their text (Reddit's terms ask us to honour deletions).

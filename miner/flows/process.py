@@ -2,7 +2,7 @@
 
 The last step of ``nightly-harvest``, and a flow of its own for backfills and catch-up runs
 (after an archive import, after a new model or cleaner version). Orchestration only: each
-task calls :func:`miner.process.run_stage` with the warehouse path.
+task calls :func:`miner.pipeline.run_stage` with the warehouse path.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 2. No personal information is left in it (the detector finds nothing but our placeholders).
 3. No source id or link is in it.
 4. Searchability: no run of more than N words in common with its own source documents,
-   nor with any document in the warehouse (:mod:`miner.searchability`).
+   nor with any document in the warehouse (:mod:`miner.incidents.searchability`).
 5. Every quasi-identifier flag has been reviewed by an annotator (a flag is never silently
    kept; rewriting the narrative so the detail is gone also clears it).
 

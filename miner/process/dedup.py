@@ -1,4 +1,4 @@
-"""Deduplicate: link documents that tell the same story, never delete one (DESIGN.md section 3).
+"""Deduplicate: link documents that tell the same story, never delete one (docs/design.md §3).
 
 The paper's 75 queries return the same posts again and again, people repost and crosspost,
 and outlets syndicate one wire story. Annotators must read each story once, so documents are

@@ -22,7 +22,7 @@ from miner.report.data import Stage  # noqa: E402
 
 DPI = 120
 NO_PRODUCT = "(no product: news)"
-# Why items drop between two consecutive funnel stages, by the stages' names (DESIGN.md section 2).
+# Why items drop between two consecutive funnel stages, by the stages' names (docs/design.md §2).
 DROP_REASONS = {
     ("hits", "unique documents"): "found again by another query",
     ("unique documents", "with text"): "deleted, removed or empty",

@@ -1,7 +1,7 @@
 """Clusters of look-alike candidates, so an annotator can read a few exemplars and dismiss (or
 confirm) a whole group at once: "therapist refused" -> not an incident, reason human refusal.
 
-Why this shape (BERTopic's complaints in DESIGN.md section 6 are the checklist):
+Why this shape (BERTopic's complaints, docs/design.md §6, are the checklist):
 
 - **Reproducible.** Average-linkage agglomerative clustering on cosine distance over documents
   sorted by id: no random initialisation, the same input gives the same clusters. Above

@@ -21,7 +21,7 @@ Five kinds, each a list of small, readable patterns (a researcher can audit and 
   homework, lyrics or elections: a refusal, but outside a support context).
 
 Patterns are deliberately plain regular expressions: fast on 100k documents, deterministic,
-and every span says which rule fired. The learned scorer (``miner.score``) weighs them.
+and every span says which rule fired. The learned scorer (``miner.triage.score``) weighs them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The triage queue: what to read next, and keeping evidence, scores and clusters up to date.
 
 Refreshing runs three stages in order, each incremental: ``evidence`` (spans for new or
-changed texts), ``score`` (the best scorer the current labels allow, see :mod:`miner.score`)
-and ``cluster`` (new items join existing clusters, see :mod:`miner.clusters`).
-:data:`miner.process.STAGES` runs them after embedding, so ``miner process`` and the nightly
+changed texts), ``score`` (the best scorer the current labels allow, see :mod:`miner.triage.score`)
+and ``cluster`` (new items join existing clusters, see :mod:`miner.triage.clusters`).
+:data:`miner.pipeline.STAGES` runs them after embedding, so ``miner process`` and the nightly
 flow keep the queue fresh.
 
 The queue itself is the view ``v_queue`` (``v_queue_all`` with ``--all-documents``): undecided

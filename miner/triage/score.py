@@ -115,7 +115,7 @@ def description_vectors(model_id: str) -> tuple[np.ndarray, np.ndarray]:
     return v[:len(INCIDENT_DESCRIPTIONS)], v[len(INCIDENT_DESCRIPTIONS):]
 
 
-# Hand weights of the cold start, by feature name (see miner.evidence.FEATURES). Positive:
+# Hand weights of the cold start, by feature name (see miner.triage.evidence.FEATURES). Positive:
 # what an incident has; negative: what its look-alikes have.
 COLD_WEIGHTS = {
     "has_product": 1.0, "n_forms": 2.0, "model_voice": 0.8,

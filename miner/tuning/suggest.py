@@ -40,7 +40,7 @@ from miner.plan.plan import Plan, PlanError, parse_plan
 from miner.plan.query import quote_operand, stem
 from miner.tuning.evaluate import EvalCorpus, EvalDoc, Evaluation, Labels, evaluate
 
-_TOKEN = re.compile(r"[a-z0-9]+")  # the tokens miner.query matches on
+_TOKEN = re.compile(r"[a-z0-9]+")  # the tokens miner.plan.query matches on
 _PLAIN_SURFACE = re.compile(r"[a-z0-9' .-]+")
 
 try:  # scikit-learn ships a standard English stop list; a small one if it is missing

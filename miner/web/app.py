@@ -1,7 +1,7 @@
 """``miner serve``: the annotators' web app, a thin layer over the library.
 
 Server-rendered pages (Starlette + Jinja2) with one small script for the keyboard. Every page
-that writes carries a form key (see :mod:`miner.worklist`), every write goes through the same
+that writes carries a form key (see :mod:`miner.triage.worklist`), every write goes through the same
 library functions as the CLI, and after a write the browser is redirected (post/redirect/get),
 so reloading never resubmits.
 

@@ -1,5 +1,5 @@
 -- 001: plans, queries, runs, requests, raw payloads, documents, hits.
--- All timestamps are UTC. Ids follow DESIGN.md section 3.
+-- All timestamps are UTC. Ids follow docs/design.md §3.
 
 CREATE TABLE plans (
     plan_id     VARCHAR PRIMARY KEY,          -- name@sha256[:12] of the file's text

@@ -1,4 +1,4 @@
--- 003: archive backfill (issue 4): Reddit dump files applied to a plan locally.
+-- 003: archive backfill: Reddit dump files applied to a plan locally.
 -- An import is a run in harvest_runs (endpoint 'archive'); its hits have source
 -- 'reddit-archive' and point at the same documents as live hits.
 

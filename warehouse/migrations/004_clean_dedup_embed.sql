@@ -5,7 +5,7 @@
 CREATE TABLE clean_texts (
     doc_id          VARCHAR PRIMARY KEY,
     content_hash    VARCHAR NOT NULL,         -- documents.content_hash this was made from
-    cleaner_version VARCHAR NOT NULL,         -- miner.clean.CLEANER_VERSION (rules + ftfy + markdown-it)
+    cleaner_version VARCHAR NOT NULL,         -- miner.process.clean.CLEANER_VERSION (rules + ftfy + markdown-it)
     state           VARCHAR NOT NULL,         -- ok | deleted | removed | empty
     title           VARCHAR,
     body            VARCHAR,
@@ -21,7 +21,7 @@ CREATE TABLE clean_texts (
 CREATE TABLE dedup_signatures (
     doc_id          VARCHAR PRIMARY KEY,
     text_hash       VARCHAR NOT NULL,         -- the cleaned text these were computed from
-    params          VARCHAR NOT NULL,         -- miner.dedup.PARAMS (recomputed when they change)
+    params          VARCHAR NOT NULL,         -- miner.process.dedup.PARAMS (recomputed when they change)
     norm_hash       VARCHAR,                  -- sha1 of the normalized words; NULL when too short to identify a story
     minhash         UINTEGER[128],            -- MinHash of the word 5-shingles; NULL when too short
     names           VARCHAR[],                -- news: proper names in the body (who/where the story is about)

@@ -18,7 +18,7 @@ CREATE TABLE evidence (
 CREATE TABLE evidence_state (
     doc_id       VARCHAR PRIMARY KEY,
     text_hash    VARCHAR NOT NULL,
-    extractor    VARCHAR NOT NULL,    -- miner.evidence.EXTRACTOR_VERSION + hash of the product aliases
+    extractor    VARCHAR NOT NULL,    -- miner.triage.evidence.EXTRACTOR_VERSION + hash of the product aliases
     n_spans      INTEGER NOT NULL,
     extracted_at TIMESTAMP NOT NULL
 );

@@ -8,7 +8,7 @@ CREATE TABLE incidents (
     merged_into     VARCHAR,                  -- the incident that absorbed this one
     draft           VARCHAR,                  -- anonymized source text: the annotator's starting point, never exported
     narrative       VARCHAR,                  -- anonymized narrative rewritten by the annotator (what exports carry)
-    product         VARCHAR,                  -- codebook (DESIGN.md section 5)
+    product         VARCHAR,                  -- codebook (docs/design.md §5)
     support_context VARCHAR,                  -- psychotherapy | companionship | coaching | interpersonal_advice | crisis
     refusal_form    VARCHAR[],                -- hard_refusal | soft_redirect | resource_referral | content_flag | persona_change | stopped_responding
     refusal_type    VARCHAR,                  -- policy | capability | scope | over_refusal

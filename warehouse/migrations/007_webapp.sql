@@ -1,4 +1,4 @@
--- 007: the annotators' web app (issue 7). People and their settings, sign-in sessions, which
+-- 007: the annotators' web app. People and their settings, sign-in sessions, which
 -- item each annotator holds right now, and every form the app accepted (so a double submit
 -- writes nothing twice). Annotations themselves stay in `annotations` (005), append-only.
 
@@ -11,7 +11,7 @@ CREATE TABLE annotators (
     revoked_at      TIMESTAMP,                -- set by `miner annotator revoke`
     blur            VARCHAR NOT NULL DEFAULT 'flagged',   -- flagged | all | off: blur text until revealed
     break_minutes   DOUBLE NOT NULL DEFAULT 50,           -- remind to take a break after this long (0: never)
-    opt_out         VARCHAR[] NOT NULL DEFAULT [],        -- care categories never shown (miner.care.CATEGORIES)
+    opt_out         VARCHAR[] NOT NULL DEFAULT [],        -- care categories never shown (miner.triage.care.CATEGORIES)
     created_at      TIMESTAMP NOT NULL,
     updated_at      TIMESTAMP NOT NULL
 );
@@ -48,12 +48,12 @@ CREATE TABLE web_submissions (
     created_at  TIMESTAMP NOT NULL
 );
 
--- Content warnings: which care categories each cleaned text touches (miner.care), per text hash
+-- Content warnings: which care categories each cleaned text touches (miner.triage.care), per text hash
 -- so a changed text is flagged again.
 CREATE TABLE care_flags (
     doc_id      VARCHAR PRIMARY KEY,
     text_hash   VARCHAR NOT NULL,
-    version     VARCHAR NOT NULL,            -- miner.care.CARE_VERSION
+    version     VARCHAR NOT NULL,            -- miner.triage.care.CARE_VERSION
     categories  VARCHAR[] NOT NULL,          -- suicide | self_harm | abuse | eating_disorder
     flagged_at  TIMESTAMP NOT NULL
 );

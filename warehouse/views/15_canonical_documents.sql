@@ -1,4 +1,4 @@
--- Duplicate groups and canonical documents (issue 5). Later stages read v_canonical_documents:
+-- Duplicate groups and canonical documents (the process stage). Later stages read v_canonical_documents:
 -- one row per story, with the cleaned text, the group's other members and the hits of all of them.
 
 -- Every document with its group: canonical_id = doc_id for documents without duplicates.

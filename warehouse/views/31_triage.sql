@@ -1,4 +1,4 @@
--- Triage views (issue 6): annotations as they count now, final decisions, agreement, evidence,
+-- Triage views: annotations as they count now, final decisions, agreement, evidence,
 -- clusters and the queue. Tables are in migrations/005_triage.sql.
 
 -- The annotation that counts per (document, annotator, role): the latest one whose batch was not undone.

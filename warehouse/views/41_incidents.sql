@@ -1,4 +1,4 @@
--- v_incidents: anonymized incidents with their codes (DESIGN.md section 3). No source ids,
+-- v_incidents: anonymized incidents with their codes (docs/design.md §3). No source ids,
 -- URLs or usernames: provenance is counts and months. `checks` is the latest privacy check
 -- (passed | failed | unchecked), `check_current` whether it checked today's narrative.
 CREATE OR REPLACE VIEW v_incidents AS

@@ -1,4 +1,4 @@
--- Analysts' views (issue 9). Columns are documented in README.md, section "Analysts".
+-- Analysts' views. Columns are documented in README.md, section "Analysts".
 -- They read the harvest tables, plus placeholders that stand for later stages until those
 -- stages exist in a warehouse: _triage_ready and _doc_triage_exceptions (replaced by
 -- 51_query_yield_triage.sql), _doc_incidents, v_incidents_monthly and v_incidents_by_month

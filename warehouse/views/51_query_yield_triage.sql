@@ -1,5 +1,5 @@
 -- requires: v_document_groups(doc_id, canonical_id, group_size), clean_texts(doc_id, state), v_decisions(doc_id, decision)
--- Triage for the yield views (issue 9 over issues 5 and 6): replaces the _triage_ready and
+-- Triage for the yield views: replaces the _triage_ready and
 -- _doc_triage_exceptions placeholders of 50_analyst.sql. A candidate is what the triage funnel
 -- counts (30_funnel_triage.sql): a story whose canonical document has text after cleaning and was
 -- not deleted at the source.

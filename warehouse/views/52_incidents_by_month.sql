@@ -1,5 +1,5 @@
 -- requires: incidents(incident_id, status, product, support_context, refusal_form), incident_documents(incident_id, doc_id)
--- Incidents for the analysts' views (issue 9 over issue 8): replaces the _doc_incidents,
+-- Incidents for the analysts' views: replaces the _doc_incidents,
 -- v_incidents_by_month and v_incidents_monthly placeholders of 50_analyst.sql. form is a list (an incident may show several
 -- refusal forms): an incident counts once under each of its forms, and under NULL when it has none.
 -- Incidents merged into another are counted through the one that absorbed them.

@@ -1,4 +1,4 @@
--- v_funnel: how many items each stage keeps, per source (DESIGN.md section 3).
+-- v_funnel: how many items each stage keeps, per source (docs/design.md §3).
 -- Columns: source, step (the stage's order), stage, n. Each stage owns a _funnel_<stage> view.
 CREATE OR REPLACE VIEW v_funnel AS
 SELECT * FROM _funnel_harvest

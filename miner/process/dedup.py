@@ -69,7 +69,6 @@ MINHASH_SCHEME = "affine32"
 PARAMS = f"dedup-1/w{SHINGLE_WORDS}/p{NUM_PERM}/{MINHASH_SCHEME}/min{MIN_WORDS}"
 
 METHODS = ("crosspost", "same_text", "near_text", "semantic")  # strongest first
-_TEXT_METHODS = ("same_text", "near_text", "semantic")
 
 _WORDS = re.compile(r"\w+")
 _SENTENCE = re.compile(r"(?<=[.!?…:;\"”])\s+|\n+|\s+[-—–]\s+")

@@ -39,8 +39,6 @@ from miner.triage.codebook import BUILTIN_PRODUCTS, CONTEXTS, FORMS
 
 EXTRACTOR_VERSION = "evidence-v1"
 
-KINDS = ("product", "refusal", "narration", "context", "human_refuser", "off_support")
-
 
 @dataclass(frozen=True)
 class Span:
@@ -165,7 +163,6 @@ def product_spans(text: str, matcher: ProductMatcher) -> list[Span]:
 
 
 # -- refusal language ------------------------------------------------------------------------------
-_I = r"(?:I|i)(?:'m| am| was)?"
 _CANT = r"(?:can(?:'|’)?t|cannot|can not|won(?:'|’)?t|will not|(?:am|'m) (?:not able|unable) to|must decline to|" \
         r"(?:am|'m) not (?:going|allowed|permitted|comfortable|in a position) to|do(?:n't| not) feel comfortable)"
 REFUSAL_PATTERNS: dict[str, list[str]] = {

@@ -1,8 +1,11 @@
-"""The store: everything a collection path writes, and the reads of ``documents`` other stages share.
+"""The store: runs, pages, documents and hits as every collection path writes them, and the
+reads of ``documents`` other stages share.
 
-The live harvest (:mod:`miner.collect.harvest`), the archive import (:mod:`miner.collect.archive`)
-and the replay loader all write through here, so a document, a hit or a run means the same
-whichever path brought it:
+The live harvest (:mod:`miner.collect.harvest`) and the archive import
+(:mod:`miner.collect.archive`) write their runs, documents and hits through here, and the replay
+loader its documents, so a document, a hit or a run means the same whichever path brought it
+(an import's own bookkeeping, ``archive_*``, and the tombstones of :mod:`miner.collect.deletions`
+stay with those modules):
 
 * **runs**: a plan is registered once per version, a run is opened (closing runs of processes
   that died as ``interrupted``), each query's outcome is recorded, and the run is closed with
@@ -11,8 +14,8 @@ whichever path brought it:
   in the caller's transaction together with the query's cursor;
 * **documents** are upserted by id (one row per ``doc_id``; an archive import never overwrites),
   **hits** keep their first run and rank;
-* the **harvest lock** (one writer of runs and cursors per warehouse) and what the budget
-  planner needs to know about past runs.
+* **query cursors** (high-water mark, resume point, failures), the **harvest lock** (one writer of
+  runs and cursors per warehouse) and what the budget planner needs to know about past runs.
 
 Later stages read documents through :func:`text_relation` / :func:`document_texts` (the source
 text of live documents) and :func:`gone_documents` (what was deleted or removed at the source).

@@ -89,6 +89,11 @@ def test_sources_never_import_the_warehouse():
     assert not bad, report(bad, "a source adapter imports the warehouse (use miner.core.clock for the time)")
 
 
+def test_only_the_warehouse_module_opens_duckdb():
+    bad = [e for e in GRAPH if e.imported.split(".")[0] == "duckdb" and e.importer != "miner.core.db"]
+    assert not bad, report(bad, "DuckDB imported outside miner.core.db (pass a Warehouse instead)")
+
+
 def test_no_library_package_imports_replay():
     bad = [e for e in edges() if package(e.importer) not in ON_TOP and package(e.imported) == "replay"]
     assert not bad, report(bad, "library code imports the replay package (a test double)")

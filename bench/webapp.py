@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import httpx  # noqa: E402
 
 from miner.core.db import Warehouse  # noqa: E402
-from miner.triage import annotators as people  # noqa: E402
+from miner.triage import annotators  # noqa: E402
 from miner.web.app import BackgroundServer  # noqa: E402
 
 
@@ -70,7 +70,7 @@ def main() -> None:
     shutil.copy(args.warehouse, path)
     names = [f"bench{i}" for i in range(args.annotators)]
     with Warehouse.open(path) as wh:
-        tokens = {n: people.add(wh, n) for n in names}
+        tokens = {n: annotators.add(wh, n) for n in names}
         queue = wh.scalar(f"SELECT count(*) FROM {'v_queue_all' if args.all_documents else 'v_queue'}")
     print(f"warehouse {args.warehouse}: {queue} items in the queue")
     with BackgroundServer(path, all_documents=args.all_documents) as url:

@@ -28,7 +28,7 @@ from miner.core.db import Warehouse  # noqa: E402
 from miner.pipeline import process  # noqa: E402
 from miner.replay.corpus import load_corpus  # noqa: E402
 from miner.replay.load import corpus_documents  # noqa: E402
-from miner.triage import annotators as people, worklist  # noqa: E402
+from miner.triage import annotators, worklist  # noqa: E402
 from miner.triage.codebook import Label  # noqa: E402
 from miner.web.app import BackgroundServer  # noqa: E402
 
@@ -56,9 +56,9 @@ def main() -> None:
     else:
         build(path)
     with Warehouse.open(path) as wh:
-        token = people.add(wh, "maria")
-        people.add(wh, "sam")
-        maria, sam = people.get(wh, "maria"), people.get(wh, "sam")
+        token = annotators.add(wh, "maria")
+        annotators.add(wh, "sam")
+        maria, sam = annotators.get(wh, "maria"), annotators.get(wh, "sam")
         wh.execute("INSERT INTO overlap_items SELECT doc_id, 2, now() FROM v_queue_all ORDER BY position LIMIT 6")
         for i in range(6):  # both label the first six (overlap), with one disagreement
             for who, lab in ((maria, Label("incident")), (sam, Label("not", reason="human_refusal") if i == 2

@@ -12,77 +12,77 @@ from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
-from miner.triage import annotators as people
+from miner.triage import annotators
 from miner.triage.annotators import AuthError
 from miner.triage.care import CATEGORIES, categories, check_categories
 
 
 def test_a_token_is_shown_once_and_only_its_hash_is_stored(wh):
-    token = people.add(wh, "alice")
+    token = annotators.add(wh, "alice")
     stored = repr(wh.rows("SELECT * FROM annotators")) + repr(wh.rows("SELECT * FROM web_sessions"))
     assert token not in stored and "alice" in stored
-    assert people.authenticate(wh, token).name == "alice"
-    assert people.authenticate(wh, f"  {token}\n").name == "alice"  # pasted with whitespace
-    sid = people.start_session(wh, people.get(wh, "alice"))
+    assert annotators.authenticate(wh, token).name == "alice"
+    assert annotators.authenticate(wh, f"  {token}\n").name == "alice"  # pasted with whitespace
+    sid = annotators.start_session(wh, annotators.get(wh, "alice"))
     assert sid not in repr(wh.rows("SELECT * FROM web_sessions"))
-    assert people.session(wh, sid).annotator.name == "alice"
+    assert annotators.session(wh, sid).annotator.name == "alice"
 
 
 @pytest.mark.parametrize("bad", ["", "mt_not-a-token", "alice"])
 def test_a_wrong_token_is_refused_with_a_clear_message(wh, bad):
-    people.add(wh, "alice")
+    annotators.add(wh, "alice")
     with pytest.raises(AuthError, match="not valid"):
-        people.authenticate(wh, bad)
+        annotators.authenticate(wh, bad)
 
 
 def test_expired_and_withdrawn_tokens_say_so_and_a_new_token_ends_old_sessions(wh):
-    old = people.add(wh, "bob", expires_days=-1)
+    old = annotators.add(wh, "bob", expires_days=-1)
     with pytest.raises(AuthError, match="expired"):
-        people.authenticate(wh, old)
-    new = people.new_token(wh, "bob")
+        annotators.authenticate(wh, old)
+    new = annotators.new_token(wh, "bob")
     with pytest.raises(AuthError, match="not valid"):
-        people.authenticate(wh, old)
-    sid = people.start_session(wh, people.authenticate(wh, new))
-    people.revoke(wh, "bob")
+        annotators.authenticate(wh, old)
+    sid = annotators.start_session(wh, annotators.authenticate(wh, new))
+    annotators.revoke(wh, "bob")
     with pytest.raises(AuthError, match="withdrawn"):
-        people.authenticate(wh, new)
+        annotators.authenticate(wh, new)
     with pytest.raises(AuthError):
-        people.session(wh, sid)
-    again = people.new_token(wh, "bob")
-    assert people.authenticate(wh, again).name == "bob"
+        annotators.session(wh, sid)
+    again = annotators.new_token(wh, "bob")
+    assert annotators.authenticate(wh, again).name == "bob"
     with pytest.raises(AuthError, match="signed out"):  # the session that was open before stays closed
-        people.session(wh, sid)
+        annotators.session(wh, sid)
 
 
 def test_sessions_end_on_sign_out_and_expire(wh):
-    people.add(wh, "carol")
-    carol = people.get(wh, "carol")
-    sid = people.start_session(wh, carol)
-    people.end_session(wh, sid)
+    annotators.add(wh, "carol")
+    carol = annotators.get(wh, "carol")
+    sid = annotators.start_session(wh, carol)
+    annotators.end_session(wh, sid)
     with pytest.raises(AuthError, match="signed out"):
-        people.session(wh, sid)
-    short = people.start_session(wh, carol, hours=-0.1)
+        annotators.session(wh, sid)
+    short = annotators.start_session(wh, carol, hours=-0.1)
     with pytest.raises(AuthError, match="expired"):
-        people.session(wh, short)
+        annotators.session(wh, short)
     with pytest.raises(AuthError, match="sign in"):
-        people.session(wh, None)
+        annotators.session(wh, None)
 
 
 def test_settings_are_checked_and_kept(wh):
-    people.add(wh, "dana")
-    got = people.update_settings(wh, "dana", blur="all", break_minutes=25, opt_out=["abuse", "suicide"])
+    annotators.add(wh, "dana")
+    got = annotators.update_settings(wh, "dana", blur="all", break_minutes=25, opt_out=["abuse", "suicide"])
     assert (got.blur, got.break_minutes, got.opt_out) == ("all", 25, ["suicide", "abuse"])
     with pytest.raises(MinerError, match="blur"):
-        people.update_settings(wh, "dana", blur="sometimes")
+        annotators.update_settings(wh, "dana", blur="sometimes")
     with pytest.raises(MinerError, match="not one of"):
-        people.update_settings(wh, "dana", opt_out=["spiders"])
+        annotators.update_settings(wh, "dana", opt_out=["spiders"])
     with pytest.raises(MinerError, match="break minutes"):
-        people.update_settings(wh, "dana", break_minutes=-5)
-    assert people.get(wh, "dana").opt_out == ["suicide", "abuse"]  # a refused change changed nothing
+        annotators.update_settings(wh, "dana", break_minutes=-5)
+    assert annotators.get(wh, "dana").opt_out == ["suicide", "abuse"]  # a refused change changed nothing
     with pytest.raises(MinerError, match="usable name"):
-        people.add(wh, "dana smith; drop table")
+        annotators.add(wh, "dana smith; drop table")
     with pytest.raises(MinerError, match="exists already"):
-        people.add(wh, "dana")
+        annotators.add(wh, "dana")
 
 
 def test_cli_adds_an_annotator_and_prints_the_token_once(wh_path):
@@ -91,7 +91,7 @@ def test_cli_adds_an_annotator_and_prints_the_token_once(wh_path):
     assert run.exit_code == 0, run.output
     token = run.output.strip().splitlines()[-1]
     with Warehouse.open(wh_path) as wh:
-        assert people.authenticate(wh, token).name == "erin"
+        assert annotators.authenticate(wh, token).name == "erin"
     again = CliRunner().invoke(cli, ["annotator", "add", "erin", "--warehouse", str(wh_path)])
     assert again.exit_code == 2 and "exists already" in again.output
     listed = CliRunner().invoke(cli, ["annotator", "list", "--warehouse", str(wh_path)])
@@ -129,12 +129,12 @@ def test_care_categories_are_checked():
 
 
 def test_a_long_pause_counts_as_a_break(wh):
-    people.add(wh, "fay")
-    sid = people.start_session(wh, people.get(wh, "fay"))
+    annotators.add(wh, "fay")
+    sid = annotators.start_session(wh, annotators.get(wh, "fay"))
     wh.execute("UPDATE web_sessions SET active_since = active_since - INTERVAL 60 MINUTE, "
                "last_seen_at = last_seen_at - INTERVAL 5 MINUTE")
-    busy = people.session(wh, sid)
+    busy = annotators.session(wh, sid)
     assert (busy.created_at - busy.active_since).total_seconds() > 3500  # still the same stretch of work
     wh.execute("UPDATE web_sessions SET last_seen_at = last_seen_at - INTERVAL 20 MINUTE")
-    back = people.session(wh, sid)
+    back = annotators.session(wh, sid)
     assert back.active_since > busy.active_since  # away 20 minutes: the break clock restarted

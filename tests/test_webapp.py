@@ -26,7 +26,7 @@ from miner.core.db import Warehouse
 from miner.pipeline import process
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
-from miner.triage import annotators as people, worklist
+from miner.triage import annotators, worklist
 from miner.triage.care import flag_pending
 from miner.triage.codebook import Label
 from miner.web.app import BackgroundServer
@@ -60,8 +60,8 @@ def base(tmp_path_factory, corpus):
             save_documents(wh, keep, "run_test")
     process(path)
     with Warehouse.open(path) as wh:
-        tokens = {n: people.add(wh, n) for n in NAMES}
-        tokens["dana"] = people.add(wh, "dana", expires_days=-1)
+        tokens = {n: annotators.add(wh, n) for n in NAMES}
+        tokens["dana"] = annotators.add(wh, "dana", expires_days=-1)
         flag_pending(wh)
         cats = dict(wh.rows("SELECT q.doc_id, f.categories FROM v_queue_all q JOIN care_flags f USING (doc_id)"))
     return {"path": path, "tokens": tokens, "cats": cats}
@@ -263,7 +263,7 @@ def test_codebook_warnings_blur_and_opt_outs(site, pw, base):
     ctx.close()
     assert not set(seen) & set(flagged)
     with site.db() as wh:
-        assert people.get(wh, "alice").opt_out == ["suicide"]
+        assert annotators.get(wh, "alice").opt_out == ["suicide"]
 
 
 def test_a_break_reminder_appears_after_the_configured_time(site, pw):
@@ -370,7 +370,7 @@ def test_overlap_items_reach_a_second_annotator_and_claims_keep_people_apart(bas
     path = tmp_path / "w.duckdb"
     shutil.copy(base["path"], path)
     with Warehouse.open(path) as wh:
-        alice, bob, carol = (people.get(wh, n) for n in NAMES)
+        alice, bob, carol = (annotators.get(wh, n) for n in NAMES)
         a1 = worklist.next_for(wh, alice, all_documents=True)
         b1 = worklist.next_for(wh, bob, all_documents=True)
         assert a1 and b1 and a1 != b1
@@ -394,7 +394,7 @@ def test_opted_out_categories_never_come_up(base, tmp_path):
     shutil.copy(base["path"], path)
     cats = base["cats"]
     with Warehouse.open(path) as wh:
-        who = people.update_settings(wh, "carol", opt_out=["suicide", "self_harm"])
+        who = annotators.update_settings(wh, "carol", opt_out=["suicide", "self_harm"])
         got = []
         for i in range(40):
             d = worklist.next_for(wh, who, all_documents=True)

@@ -18,7 +18,7 @@ from miner.incidents.incidents import document_text
 from miner.incidents.searchability import words
 from miner.replay.load import corpus_documents
 from miner.replay.truth import load_truth
-from miner.triage import annotators as people
+from miner.triage import annotators
 from miner.triage.annotations import label
 from miner.triage.codebook import Label
 from tests.test_webapp import Site, browser, pw, sign_in  # noqa: F401  (pw is a fixture)
@@ -52,7 +52,7 @@ def site(tmp_path, corpus):
                     and len((d.body or "").split()) > 60][:3]
         with wh.transaction():
             save_documents(wh, accepted + [d for d in docs if d.doc_id not in truth.labels][::200], "run_test")
-        token = people.add(wh, "alice")
+        token = annotators.add(wh, "alice")
         label(wh, accepted[0].doc_id, "alice", Label(decision="incident", product="ChatGPT"))
         source = document_text(wh, accepted[0].doc_id)
     s = Site(path, {"alice": token})

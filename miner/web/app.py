@@ -34,7 +34,7 @@ from miner.core.clock import now_utc
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.incidents import checks, forms, incidents
-from miner.triage import annotators as people, codebook, worklist
+from miner.triage import annotators, codebook, worklist
 from miner.triage.annotators import AuthError, Session
 from miner.triage.care import CATEGORIES, warning
 from miner.triage.codebook import BUILTIN_PRODUCTS, Label
@@ -167,7 +167,7 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         return f"/item/{quote(doc_id, safe=':')}"
 
     def who(request: Request) -> Session:
-        return people.session(st().wh, request.cookies.get(COOKIE))
+        return annotators.session(st().wh, request.cookies.get(COOKIE))
 
     def page(fn):
         """Run a handler with the warehouse locked; turn sign-in and input problems into pages."""
@@ -203,17 +203,17 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         return render(request, "login.html", {"error": None, "next": request.query_params.get("next", "/next")})
 
     def login(request, form):
-        a = people.authenticate(st().wh, form.get("token", ""))
-        sid = people.start_session(st().wh, a)
+        a = annotators.authenticate(st().wh, form.get("token", ""))
+        sid = annotators.start_session(st().wh, a)
         nxt = form.get("next") or "/next"
         resp = go(nxt if nxt.startswith("/") and not nxt.startswith("//") and nxt != "/login" else "/next")
-        resp.set_cookie(COOKIE, sid, max_age=people.SESSION_HOURS * 3600, httponly=True, samesite="strict", path="/")
+        resp.set_cookie(COOKIE, sid, max_age=annotators.SESSION_HOURS * 3600, httponly=True, samesite="strict", path="/")
         return resp
 
     def logout(request, form):
         sid = request.cookies.get(COOKIE)
         if sid:
-            people.end_session(st().wh, sid)
+            annotators.end_session(st().wh, sid)
         resp = render(request, "login.html", {"error": None, "info": "Signed out. Thank you for your work today.",
                                               "next": "/next"})
         resp.delete_cookie(COOKIE)
@@ -340,7 +340,7 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
 
     def settings_page(request, form):
         s = who(request)
-        return render(request, "settings.html", {"blur_modes": people.BLUR_MODES}, s)
+        return render(request, "settings.html", {"blur_modes": annotators.BLUR_MODES}, s)
 
     def save_settings(request, form):
         s = who(request)
@@ -348,14 +348,14 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
             minutes = float(form.get("break_minutes") or 0)
         except ValueError:
             raise MinerError(f"break minutes: {form.get('break_minutes')!r} is not a number") from None
-        people.update_settings(st().wh, s.annotator.name, blur=form.get("blur"), break_minutes=minutes,
+        annotators.update_settings(st().wh, s.annotator.name, blur=form.get("blur"), break_minutes=minutes,
                                opt_out=form.getlist("opt_out"))
         flash(s, "Settings saved.", "ok")
         return go("/settings")
 
     def take_break(request, form):
         s = who(request)
-        people.took_break(st().wh, s)
+        annotators.took_break(st().wh, s)
         return render(request, "break.html", {}, None)
 
     def codebook_page(request, form):

@@ -53,7 +53,7 @@ def test_export_writes_passing_incidents_and_says_what_it_left_out(wh, wh_path, 
     res = CliRunner().invoke(main, ["export", "incidents", "--format", fmt, "--out", str(out),
                                     "--warehouse", str(wh_path)])
     assert res.exit_code == 0, res.output
-    assert "1 incidents written" in res.output and "2 left out" in res.output
+    assert "1 incident written" in res.output and "2 left out" in res.output
     assert f"left out {copied}: searchable_source" in res.output
     assert f"left out {empty}: narrative: no narrative yet" in res.output
     (row,) = read(out, fmt)

@@ -148,3 +148,19 @@ def test_accepted_annotations_become_one_incident_per_story_once(docs):
     label(wh, "reddit:t3_s2", "ann1", Label("incident", product="Replika", context="companionship"))
     third = incidents.incidents_from_annotations(wh)
     assert list(third.created.values()) == [["reddit:t3_s2"]] and inc not in third.created
+
+
+def test_cli_names_the_id_kind_and_format_and_confirms_codes(docs, wh_path):
+    from click.testing import CliRunner
+
+    from miner.cli import main
+    inc = incidents.create_incident(docs, ["reddit:t3_s1"])
+    docs.close()
+    run = CliRunner().invoke
+    w = ["--warehouse", str(wh_path)]
+    wrong = run(main, ["scenario", "check", "scen-0001", *w])
+    assert wrong.exit_code == 2 and "scen-0001: not an incident id (inc-0001) or a scenario id (scn-01)" in wrong.output
+    missing = run(main, ["scenario", "check", "scn-09", *w])
+    assert missing.exit_code == 2 and "scn-09: no such scenario (scenario ids look like scn-01)" in missing.output
+    coded = run(main, ["incident", "code", inc, "product=ChatGPT", "support_context=crisis", *w])
+    assert coded.exit_code == 0 and f"{inc}: product=ChatGPT, support_context=crisis" in coded.output

@@ -232,6 +232,10 @@ def test_cli_next_label_cluster_stats(whp):
     assert out.exit_code == 0, out.output
     bad = run(cli, ["triage", "label", head, "--decision", "incident", "--reason", "human_refusal", *w])
     assert bad.exit_code == 2 and "reason" in bad.output
+    typo = run(cli, ["triage", "label", head, "--decision", "incident", "--product", "FooBot", *w])
+    assert typo.exit_code == 2 and "--product FooBot: not a product" in typo.output and "ChatGPT" in typo.output
+    alias = run(cli, ["triage", "label", head, "--decision", "unsure", "--product", "gpt-4", "--annotator", "zed", *w])
+    assert alias.exit_code == 0, alias.output
     missing = run(cli, ["triage", "label", "reddit:t3_nope", "--decision", "not", *w])
     assert missing.exit_code == 2 and "no such document" in missing.output
     out = run(cli, ["triage", "cluster", cid, "--decision", "not", "--reason", "human_refusal", "--annotator", "ann", *w])
@@ -242,7 +246,9 @@ def test_cli_next_label_cluster_stats(whp):
     out = run(cli, ["triage", "stats", *w])
     assert out.exit_code == 0 and "annotator: ann" in out.output
     with Warehouse.open(whp, read_only=True) as wh:
-        row = wh.dicts("SELECT * FROM v_annotations_current WHERE doc_id = ?", [head])[0]
+        row = wh.dicts("SELECT * FROM v_annotations_current WHERE doc_id = ? AND annotator = 'ann'", [head])[0]
+        assert wh.scalar("SELECT product FROM v_annotations_current WHERE doc_id = ? AND annotator = 'zed'",
+                         [head]) == "ChatGPT"  # the alias, stored as the product it names
         assert head not in queue_ids(wh)
     assert (row["decision"], row["product"], row["form"], row["context"]) == ("incident", "ChatGPT",
                                                                              ["resource_referral"], "crisis")

@@ -91,6 +91,7 @@ def code(incident_id: str, assignments: tuple[str, ...], warehouse: Path | None)
         codes[k.strip()] = v.strip() or None
     with open_warehouse(warehouse) as wh:
         incidents.set_codes(wh, incident_id, **codes)
+    click.echo(f"{incident_id}: " + ", ".join(f"{k}={v if v is not None else '(cleared)'}" for k, v in codes.items()))
 
 
 @incident.command("narrative")

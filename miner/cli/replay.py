@@ -22,3 +22,21 @@ def serve(host: str, port: int, rpm: int | None, news_daily_limit: int | None) -
     """Serve the replay corpus; point a harvest at it with --reddit-url/--newsapi-url."""
     options = ReplayOptions(rate=RateWindow(rpm * 10, 600.0) if rpm else None, news_daily_limit=news_daily_limit)
     serve_forever(host, port, options)
+
+
+@replay.command("labels")
+def labels() -> None:
+    """Print the replay corpus's ground truth as a labels CSV (doc_id,label,incident).
+
+    So that ``miner plan evaluate PLAN --labels labels.csv`` can be tried without labelling
+    anything: ``miner replay labels > labels.csv``.
+    """
+    import csv
+    import sys
+
+    from miner.replay.truth import load_truth
+
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["doc_id", "label", "incident"])
+    for doc_id, lab in sorted(load_truth().labels.items()):
+        out.writerow([doc_id, lab.label, lab.incident or ""])

@@ -11,8 +11,10 @@ from rich.text import Text
 
 from miner.cli import main
 from miner.cli.common import FORMAT, console, open_existing, print_rows, warehouse_option
+from miner.core.errors import MinerError
 from miner.process.clean import clean_texts_of
 from miner.triage import care
+from miner.triage.evidence import plan_products, product_matcher
 from miner.triage.annotations import adjudicate, batches, label, label_cluster, sample_overlap, undo_batch
 from miner.triage.codebook import CONTEXTS, DECISIONS, FORMS, PHASES, REASONS, Label
 from miner.triage.queue import cluster_info, clusters_overview, next_item, queue, refresh, stats
@@ -42,6 +44,19 @@ def codebook_options(fn):
     ]):
         fn = opt(fn)
     return fn
+
+
+def resolve_product(wh, product: str | None) -> str | None:
+    """``--product`` as the canonical name the evidence uses (an alias such as ``my rep``
+    becomes Replika), so labels and evidence agree; a name no plan of this warehouse nor
+    the built-in table knows is refused, so a typo never becomes a product of its own."""
+    if product is None:
+        return None
+    canonical = product_matcher(plan_products(wh)).canonical
+    if product.lower() in canonical:
+        return canonical[product.lower()]
+    raise MinerError(f"--product {product}: not a product or alias of this warehouse's plans "
+                     f"(known: {', '.join(sorted(set(canonical.values())))})")
 
 
 def _label(decision, reason, product, context, forms, phases, first_hand, note) -> Label:
@@ -105,8 +120,8 @@ def next_cmd(annotator, all_documents, warehouse) -> None:
 def label_cmd(doc_id, decision, reason, product, context, forms, phases, first_hand, note, annotator, as_adjudicator,
               warehouse) -> None:
     """Record a decision for DOC_ID (append-only; your latest label counts)."""
-    lab = _label(decision, reason, product, context, forms, phases, first_hand, note)
     with open_existing(warehouse) as wh:
+        lab = _label(decision, reason, resolve_product(wh, product), context, forms, phases, first_hand, note)
         fn = adjudicate if as_adjudicator else label
         doc = fn(wh, doc_id, _annotator(annotator), lab)
     console.print(f"{doc}: {decision}" + (f" ({reason})" if reason else "") + (" [adjudicated]" if as_adjudicator else ""))
@@ -142,7 +157,7 @@ def cluster_cmd(cluster_id, decision, reason, product, context, forms, overwrite
             print_rows(["exemplar", "text"], [(d, text.replace("\n", " ")[:140]) for d, text in texts.items()])
             return
         res = label_cluster(wh, cluster_id, _annotator(annotator),
-                            Label(decision=decision, reason=reason, product=product, context=context,
+                            Label(decision=decision, reason=reason, product=resolve_product(wh, product), context=context,
                                   form=tuple(forms)), overwrite=overwrite)
     console.print(f"{cluster_id}: {res.written} members labelled {decision}"
                   + (f", {len(res.skipped)} you had labelled kept" if res.skipped else "")

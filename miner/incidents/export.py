@@ -48,7 +48,8 @@ class ExportResult:
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (id, reason)
 
     def summary(self) -> str:
-        s = f"{self.written} {self.kind} written to {self.path}"
+        noun = self.kind[:-1] if self.written == 1 and self.kind.endswith("s") else self.kind
+        s = f"{self.written} {noun} written to {self.path}"
         if self.left_out:
             s += f"; {len(self.left_out)} left out (failed the privacy checks)"
         return s

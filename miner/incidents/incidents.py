@@ -65,7 +65,7 @@ def _save_pseudonyms(wh: Warehouse, owner_id: str, p: Pseudonyms) -> None:
 def _require_incident(wh: Warehouse, incident_id: str, *, open_only: bool = True) -> dict:
     rows = wh.dicts("SELECT * FROM incidents WHERE incident_id = ?", [incident_id])
     if not rows:
-        raise MinerError(f"{incident_id}: no such incident")
+        raise MinerError(f"{incident_id}: no such incident (incident ids look like inc-0001)")
     if open_only and rows[0]["status"] != "open":
         raise MinerError(f"{incident_id}: merged into {rows[0]['merged_into']}; edit that one")
     return rows[0]
@@ -375,7 +375,7 @@ def create_scenario(wh: Warehouse, title: str, incident_ids: list[str], narrativ
 def _require_scenario(wh: Warehouse, scenario_id: str) -> dict:
     rows = wh.dicts("SELECT * FROM scenarios WHERE scenario_id = ?", [scenario_id])
     if not rows:
-        raise MinerError(f"{scenario_id}: no such scenario")
+        raise MinerError(f"{scenario_id}: no such scenario (scenario ids look like scn-01)")
     return rows[0]
 
 
@@ -394,6 +394,8 @@ def add_to_scenario(wh: Warehouse, scenario_id: str, incident_ids: list[str]) ->
 
 def narrative_of(wh: Warehouse, owner_id: str) -> str | None:
     """The narrative of an incident or a scenario (ids never collide: inc-/scn- prefixes)."""
+    if not owner_id.startswith(("inc-", "scn-")):
+        raise MinerError(f"{owner_id}: not an incident id (inc-0001) or a scenario id (scn-01)")
     if owner_id.startswith("scn-"):
         s = _require_scenario(wh, owner_id)
         return f"{s['title']}\n\n{s['narrative']}" if s["narrative"] else None

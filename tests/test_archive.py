@@ -487,3 +487,14 @@ def test_the_backfill_flow_imports_resumably_and_shows_in_the_funnel(prefect_har
     assert funnel["queries run"] == len(expand_archive(plan))
     assert funnel["unique documents"] == len(expected_search_hits()) + first["comments_attached"] > 5
 
+
+
+def test_the_quarantine_hint_names_the_warehouse_that_was_written(tmp_path):
+    plan = write_plan(tmp_path)
+    dump = write_dump(tmp_path / "RS.zst", [SUBMISSIONS[0], '{"id": "t1x", "sel'])
+    where = tmp_path / "my warehouse.duckdb"
+    res = CliRunner().invoke(main, ["import", "reddit-dump", str(dump), "--plan", str(plan.path),
+                                    "--warehouse", str(where)])
+    assert res.exit_code == 0, res.output
+    hint = next(line for line in res.output.splitlines() if "quarantined lines:" in line)
+    assert f"miner sql --warehouse '{where}' \"SELECT" in hint  # copy-paste reads the same file

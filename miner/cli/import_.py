@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from contextlib import contextmanager
@@ -46,7 +47,7 @@ def reddit_dump(paths: tuple[Path, ...], plan_file: Path, keep_all: bool, worker
     with _progress() as report:
         summary = backfill(warehouse_path(warehouse), plan, paths, keep_all=keep_all, progress=report,
                            batch_lines=batch_lines, workers=workers)
-    print_import_summary(summary)
+    print_import_summary(summary, warehouse)
     console.print("Next: [bold]miner process[/bold] cleans, deduplicates, embeds and scores what was imported "
                   "(the reddit-backfill flow does it for you).")
     if summary.status != "ok":
@@ -84,7 +85,7 @@ def _progress() -> Iterator[ProgressFn]:
         yield update
 
 
-def print_import_summary(s: ImportSummary) -> None:
+def print_import_summary(s: ImportSummary, warehouse: Path | None = None) -> None:
     rows = [(f.name, f.note, f.counts.lines, f.counts.submissions + f.counts.comments, f.counts.matched,
              f.counts.hits, f.counts.documents_new, f.counts.quarantined) for f in s.files]
     print_rows(["file", "status", "lines", "in scope", "matched", "hits", "documents new", "quarantined"], rows,
@@ -95,7 +96,9 @@ def print_import_summary(s: ImportSummary) -> None:
         f"({t.hits:,} hits), {t.documents_new:,} documents new, {s.comments_attached:,} comments attached, "
         f"{t.quarantined:,} quarantined" + (f", {t.kept:,} kept by --all" if t.kept else ""))
     if t.quarantined:
-        console.print("  quarantined lines: miner sql \"SELECT name, line_no, reason FROM archive_quarantine\"")
+        where = f" --warehouse {shlex.quote(str(warehouse))}" if warehouse else ""  # the one just written
+        console.print(f"  quarantined lines: miner sql{where} \"SELECT name, line_no, reason FROM archive_quarantine\"",
+                      highlight=False, markup=False, soft_wrap=True)
     if s.comments_waiting:
         console.print(f"  {s.comments_waiting:,} comments wait for their submission (import its file to attach them)")
     console.print(f"Warehouse: {s.warehouse}")

@@ -64,3 +64,39 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def _project_copy(dest: Path) -> Path:
+    """A directory that looks like a fresh clone to a command run in it: the plans, the
+    saved queries and ``.venv`` (this environment), so README commands run as written."""
+    import shutil
+    import sys
+
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "queries", dest / "queries")
+    shutil.copytree(ROOT / "warehouse", dest / "warehouse")
+    (dest / ".venv").symlink_to(Path(sys.prefix))
+    return dest
+
+
+def project_env() -> dict[str, str]:
+    """The environment README commands run with: this tree's code first, this venv's tools."""
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MINER_WAREHOUSE", "PREFECT_API_URL")}
+    env.update(PYTHONPATH=str(ROOT), PATH=f"{Path(sys.prefix) / 'bin'}:{env.get('PATH', '')}", COLUMNS="200",
+               NO_COLOR="1")
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``make demo`` once per session (``miner harvest queries/paper.toml --replay`` in a
+    clone-like directory, ~45 s): its directory, with data/warehouse.duckdb, and its output."""
+    import subprocess
+
+    where = _project_copy(tmp_path_factory.mktemp("demo") / "clone")
+    done = subprocess.run(["miner", "harvest", "queries/paper.toml", "--replay"], cwd=where, env=project_env(),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return where, done.stdout

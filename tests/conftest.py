@@ -100,3 +100,29 @@ def demo_run(tmp_path_factory):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return where, done.stdout
+
+
+# What a skip needs, by a word of its reason, and the one command that provides it.
+ENABLE = {
+    "chromium": "sudo apt-get install chromium chromium-driver",
+    "shared": "put the reference data at ../shared/data (outside git), e.g. ln -s /path/to/shared ../shared",
+    "hyperscan": ".venv/bin/pip install hyperscan",
+    "onnxruntime": ".venv/bin/pip install onnxruntime",
+}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """End a green run by saying what did not run and how to make it run: a skip is
+    otherwise easy to miss under 'passed'."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for rep in skipped:
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section("what was skipped, and how to run it")
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        how = next((cmd for word, cmd in ENABLE.items() if word in reason.lower()), None)
+        terminalreporter.write_line(f"{n} skipped: {reason}" + (f"\n    to run them: {how}" if how else ""))

@@ -355,3 +355,15 @@ def test_report_shows_agreement_when_two_annotators_overlap(small, tmp_path):
     assert kappa["n_items"] == len(second)
     line = next(ln for ln in report.methods.read_text().splitlines() if ln.startswith("| Cohen's kappa"))
     assert f"| {kappa['n_items']} |" in line and f"{kappa['observed']:.3f}" in line
+
+
+def test_report_funnel_says_why_items_drop_and_time_axis_keeps_empty_months():
+    from datetime import date
+
+    from miner.report.figures import drop_reason, every_month
+    # the candidates left out scored below the threshold; they are not "likely (score >= 0.5)"
+    assert drop_reason("candidates", "likely incidents (score >= 0.5)") == "scored below 0.5"
+    # scenarios count scenarios: incidents outside any scenario are not "condensed" into one
+    assert drop_reason("incidents", "scenarios") is None
+    assert every_month({date(2025, 11, 1), date(2026, 2, 1)}) == [date(2025, 11, 1), date(2025, 12, 1),
+                                                                 date(2026, 1, 1), date(2026, 2, 1)]

@@ -8,6 +8,7 @@ still has every figure and tells the reader what is missing instead of failing.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from collections import defaultdict
 from pathlib import Path
@@ -28,8 +29,20 @@ DROP_REASONS = {
     ("unique documents", "with text"): "deleted, removed or empty",
     ("with text", "after dedup"): "duplicates of another story",
     ("after dedup", "candidates"): "not candidates",
-    ("incidents", "scenarios"): "condensed into scenarios",
+    # Scenarios count scenarios, not incidents: an incident outside them is not set aside.
+    ("incidents", "scenarios"): None,
 }
+
+
+def drop_reason(prev: str, stage: str) -> str | None:
+    """What the items between two stages were set aside for, or None when the later stage
+    is no subset of the earlier one (so there is nothing to say beside the arrow)."""
+    if (prev, stage) in DROP_REASONS:
+        return DROP_REASONS[(prev, stage)]
+    threshold = re.fullmatch(r"(.+) \(score >= ([\d.]+)\)", stage)
+    if threshold:
+        return f"scored below {threshold.group(2)}"
+    return f"not {stage}"
 
 
 def _save(fig, path: Path) -> Path:
@@ -73,8 +86,8 @@ def funnel(stages: list[Stage], path: Path) -> Path:
         ax.annotate("", xy=(x0 + box_w / 2, y + box_h), xytext=(x0 + box_w / 2, y + box_h + 0.4 + 0.02),
                     arrowprops=dict(arrowstyle="->", color="#2b5797"))
         # Stage 1 counts queries, not items: nothing is "set aside" between queries and hits.
-        if i >= 2 and s.n < prev.n:
-            reason = DROP_REASONS.get((prev.stage, s.stage), f"not {s.stage}")
+        reason = drop_reason(prev.stage, s.stage)
+        if i >= 2 and s.n < prev.n and reason:
             ex, ey = x0 + box_w + 0.6, y + box_h + 0.05
             ax.add_patch(FancyBboxPatch((ex, ey), 4.0, 0.45, boxstyle="round,pad=0.02",
                                         fc="#fdf1e6", ec="#c0504d", lw=0.9))
@@ -130,13 +143,26 @@ def yield_heatmap(rows: list[dict] | None, path: Path) -> Path:
     return _save(fig, path)
 
 
+def every_month(months: set) -> list:
+    """Every month from the first to the last of ``months`` (first days), the empty ones
+    included, so a gap in the incidents shows as a gap on the time axis."""
+    if not months:
+        return []
+    first, last = min(months), max(months)
+    out, m = [], first.replace(day=1)
+    while m <= last:
+        out.append(m)
+        m = m.replace(year=m.year + m.month // 12, month=m.month % 12 + 1)
+    return out
+
+
 def incidents_over_time(monthly: list[dict] | None, by_form: list[dict] | None, path: Path) -> Path:
     """Incidents per month, stacked by product (left; each incident once) and by refusal form
     (right; an incident with two forms counts under each)."""
     if not monthly:
         return no_data(path, "Incidents over time",
                        "incidents come from the incidents stage (accepted triage decisions linked into incidents)")
-    months = sorted({r["month"] for r in monthly} | {r["month"] for r in by_form or []})
+    months = every_month({r["month"] for r in monthly} | {r["month"] for r in by_form or []})
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     for ax, rows, dim, title, empty in (
             (axes[0], monthly, "product", "by product", "(no product)"),

@@ -69,7 +69,7 @@ def _write(tmp_path, text: str):
     ('name="x"\nproducts=["A"]\n[mastodon]\nqueries=["x"]\n[reddit]\ntemplates=["{product}"]\nsubreddits=["a"]\n',
      "mastodon", "unknown source"),
     ('name="x"\nproducts=["A"]\n[reddit]\ntemplates=["{product} and (deny"]\nsubreddits=["a"]\n',
-     "reddit.templates[0]", "missing ')'"),
+     "reddit.templates[0]", "missing ')' in '{product} and (deny'"),  # the template as written
     ('name="x"\n[news]\nqueries=["x"]\npage_size=500\n', "news.page_size", "at most 100"),
 ])
 def test_plan_errors_name_file_key_and_problem(tmp_path, body, key, words):

@@ -315,13 +315,16 @@ def _templates(c: _Checker, raw: Any, key: str, *, needs_product: bool) -> list[
         if needs_product and "{product}" not in text:
             c.fail(tkey, f"template {text!r} has no {{product}} placeholder")
             continue
-        try:
-            parse(text.replace("{product}", "X"))
+        try:  # a stand-in word as long as "{product}", so positions in the message hold
+            parse(text.replace("{product}", _PRODUCT_WORD))
         except QuerySyntaxError as exc:
-            c.fail(tkey, str(exc))
+            c.fail(tkey, str(exc).replace(_PRODUCT_WORD, "{product}"))
             continue
         out.append(Template(text, prio))
     return out
+
+
+_PRODUCT_WORD = "PRODUCT__"  # len("{product}")
 
 
 def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:

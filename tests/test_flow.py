@@ -50,3 +50,17 @@ def test_live_run_without_credentials_fails_every_query_and_exits_1(prefect_harn
         errors = {r[0] for r in wh.rows("SELECT last_error FROM query_state")}
         assert any("REDDIT_CLIENT_ID" in e for e in errors) and any("NEWSAPI_KEY" in e for e in errors)
         assert wh.scalar("SELECT status FROM harvest_runs") == "failed"
+        flow_run_id = wh.scalar("SELECT flow_run_id FROM harvest_runs")
+    from prefect.client.orchestration import get_client
+    with get_client(sync_client=True) as client:  # Prefect's record agrees with ours
+        assert client.read_flow_run(flow_run_id).state.is_failed()
+
+
+def test_identical_query_failures_are_said_once_with_their_count():
+    from miner.collect.store import QueryOutcome
+    from miner.flows.nightly import failure_summary
+    missing = "Reddit credentials missing: set REDDIT_CLIENT_ID"
+    outcomes = [QueryOutcome(f"q{i}", "reddit", "failed", error=missing) for i in range(75)]
+    outcomes += [QueryOutcome("n1", "news", "failed", error="NEWSAPI_KEY missing"), QueryOutcome("ok", "news", "ok")]
+    assert failure_summary(outcomes) == [f"75 queries failed: {missing}; they resume next run",
+                                         "1 query failed: NEWSAPI_KEY missing; it resumes next run"]

@@ -36,9 +36,12 @@ def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: 
     from miner.flows.nightly import nightly_harvest  # lazy: importing Prefect takes seconds; --help should not
 
     path = warehouse_path(warehouse)
-    summary = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay, reddit_url=reddit_url,
-                              newsapi_url=newsapi_url, rpm=rpm, check_deletions_daily=not no_deletion_check,
-                              process=not no_process)
+    state = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay, reddit_url=reddit_url,
+                            newsapi_url=newsapi_url, rpm=rpm, check_deletions_daily=not no_deletion_check,
+                            process=not no_process, return_state=True)
+    summary = state.result(raise_on_failure=False)  # a failed run (no query succeeded) still has its summary
+    if isinstance(summary, BaseException):  # the flow itself broke: its error, as Prefect gives it
+        raise summary
     print_summary(summary)
     if summary["status"] == "failed":
         sys.exit(1)

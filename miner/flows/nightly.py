@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Callable
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Failed
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -44,8 +45,19 @@ def harvest_query_task(warehouse: str, plan: Plan, run_id: str, query: PlannedQu
         log.info("%s: %d requests, %d hits, %d new documents", query.label, outcome.requests, outcome.hits,
                  outcome.new_documents)
     else:
-        log.warning("%s: %s (%s); it resumes next run", query.label, outcome.status, outcome.error)
+        # Said once per distinct error by the flow (79 identical lines hide the one that matters).
+        log.debug("%s: %s (%s); it resumes next run", query.label, outcome.status, outcome.error)
     return outcome
+
+
+def failure_summary(outcomes: list[QueryOutcome]) -> list[str]:
+    """One line per distinct error of the failed queries, with how many failed with it."""
+    by_error: dict[str, int] = {}
+    for o in outcomes:
+        if o.status == "failed":
+            by_error[o.error or "unknown error"] = by_error.get(o.error or "unknown error", 0) + 1
+    return [f"{n} {'query' if n == 1 else 'queries'} failed: {error}; {'it resumes' if n == 1 else 'they resume'} "
+            f"next run" for error, n in by_error.items()]
 
 
 @task(name="refresh-comments", cache_policy=NO_CACHE)
@@ -116,12 +128,17 @@ def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = No
             if check_deletions_daily:
                 rpm = the_plan.budget.reddit_requests_per_minute if endpoints.pace else None
                 extra["deletions"] = refresh_deletions_task(wh_path, endpoints, run_id, rpm, throttle)
+        for line in failure_summary(outcomes):
+            log.warning(line)
         with Warehouse.open(wh_path) as wh:
             status = finish_run(wh, run_id, outcomes, budget.message)
         stages = process_warehouse(warehouse=wh_path)["stages"] if process else []
         with Warehouse.open(wh_path) as wh:
             rows = funnel(wh)
-    return {"run_id": run_id, "status": status, "warehouse": wh_path, "note": budget.message,
+    summary = {"run_id": run_id, "status": status, "warehouse": wh_path, "note": budget.message,
             "queries": len(outcomes), "failed": sum(o.status == "failed" for o in outcomes),
             "deferred": sum(o.status in ("deferred", "skipped") for o in outcomes),
             "requests": sum(o.requests for o in outcomes), "process": stages, "funnel": rows, **extra}
+    if status == "failed":  # the flow run's state says what the run record says
+        return Failed(message=f"no query succeeded ({summary['failed']} failed)", data=summary)
+    return summary

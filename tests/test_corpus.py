@@ -51,10 +51,12 @@ def test_planted_pii_offsets_point_at_the_text(corpus):
 
 
 def test_the_pipeline_never_reads_the_ground_truth():
-    """Only tests, benches and the replay package may import the truth or the corpus files."""
+    """Only tests, benches, the replay package and its own command (`miner replay labels` prints
+    the truth on purpose) may import the truth or the corpus files."""
     offenders = []
+    replay_cli = ROOT / "miner" / "cli" / "replay.py"
     for path in list((ROOT / "miner").rglob("*.py")) + list((ROOT / "flows").rglob("*.py")):
-        if "replay" in path.parts:
+        if "replay" in path.parts or path == replay_cli:
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 import sys
 from pathlib import Path
 
@@ -63,12 +64,12 @@ def recall_at(scores: np.ndarray, y: np.ndarray, fracs=(0.01, 0.05, 0.10)) -> li
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--warehouse", type=Path, default=devset.WAREHOUSE)
-    ap.add_argument("--C", type=float, nargs="*", default=[0.01, 0.03, 0.1, 0.3, 1.0])
+    ap.add_argument("--C", type=float, nargs="*", default=[1.0, 0.3, 3.0])
     ap.add_argument("--write", action="store_true", help="fit on the whole tune split with the first C and ship it")
     args = ap.parse_args()
     if not args.warehouse.exists():
         sys.exit(f"{args.warehouse}: run bench/devset.py --prepare first")
-    X, y, ids, _ = dataset(args.warehouse, "tune")
+    X, y, ids, m = dataset(args.warehouse, "tune")
     print(f"tune: {len(y)} documents, {int(y.sum())} incidents, {X.shape[1]} inputs")
     from sklearn.model_selection import StratifiedKFold
 
@@ -82,15 +83,15 @@ def main() -> None:
         C = args.C[0]
         clf = fit(X, y, C)
         w = clf.coef_[0]
-        nf = len(FEATURES)
+        nf, ni, nl = len(FEATURES), len(score.INCIDENT_DESCRIPTIONS), len(score.LOOKALIKE_DESCRIPTIONS)
+        r6 = lambda v: [round(float(x), 6) for x in v]  # noqa: E731
         weights = score.ColdWeights(
             bias=round(float(clf.intercept_[0]), 6),
-            features={f: round(float(v), 6) for f, v in zip(FEATURES, w[:nf])},
-            incident=[round(float(v), 6) for v in w[nf:nf + len(score.INCIDENT_DESCRIPTIONS)]],
-            lookalike=[round(float(v), 6) for v in w[nf + len(score.INCIDENT_DESCRIPTIONS):]],
-            digest=score.descriptions_digest(),
+            features=dict(zip(FEATURES, r6(w[:nf]))),
+            incident=r6(w[nf:nf + ni]), lookalike=r6(w[nf + ni:nf + ni + nl]), embedding=r6(w[nf + ni + nl:]),
+            model_id=m.model_id, digest=score.descriptions_digest(),
             fitted_on=f"bench/fit_cold.py --C {C} --write: tune split, {len(y)} documents, {int(y.sum())} incidents")
-        score.WEIGHTS_FILE.write_text(json.dumps(weights.__dict__, indent=1) + "\n", encoding="utf-8")
+        score.WEIGHTS_FILE.write_text(json.dumps(asdict(weights)) + "\n", encoding="utf-8")
         top = sorted(weights.features.items(), key=lambda kv: -abs(kv[1]))[:8]
         print(f"wrote {score.WEIGHTS_FILE}; largest feature weights: " + ", ".join(f"{k} {v:+.2f}" for k, v in top))
 

@@ -134,23 +134,28 @@ def descriptions_digest() -> str:
 
 @dataclass(frozen=True)
 class ColdWeights:
-    """The cold start: a logistic regression over the evidence features and the similarity to
-    each description, fitted on the tune split of the real development set by
-    ``bench/fit_cold.py`` (bench/data/dev_labels.jsonl) and shipped with the package, so that a
-    warehouse with no labels starts from what real incidents look like."""
+    """The cold start: a logistic regression over the evidence features, the similarity to each
+    description and the embedding itself, fitted on the tune split of the real development set
+    by ``bench/fit_cold.py`` (bench/data/dev_labels.jsonl) and shipped with the package, so that
+    a warehouse with no labels starts from what real incidents look like. The embedding part is
+    what lets it find a companion "not him anymore" that no refusal word marks."""
 
     bias: float
     features: dict[str, float]
     incident: list[float]  # one weight per INCIDENT_DESCRIPTIONS entry
     lookalike: list[float]  # one weight per LOOKALIKE_DESCRIPTIONS entry
+    embedding: list[float]  # one weight per embedding dimension of model_id
+    model_id: str
     digest: str
     fitted_on: str = ""
 
     def vector(self) -> np.ndarray:
-        return np.array([self.features.get(f, 0.0) for f in FEATURES] + self.incident + self.lookalike, dtype=np.float64)
+        return np.array([self.features.get(f, 0.0) for f in FEATURES] + self.incident + self.lookalike + self.embedding,
+                        dtype=np.float64)
 
     def params(self) -> dict:
-        return {"bias": self.bias, "features": self.features, "incident": self.incident, "lookalike": self.lookalike}
+        return {"bias": self.bias, "features": self.features, "incident": self.incident, "lookalike": self.lookalike,
+                "embedding": hashlib.sha1(json.dumps(self.embedding).encode()).hexdigest()[:12], "model_id": self.model_id}
 
 
 @lru_cache(maxsize=1)
@@ -167,15 +172,18 @@ def cold_weights(path: Path = WEIGHTS_FILE) -> ColdWeights:
 
 
 def cold_inputs(m: Matrix) -> np.ndarray:
-    """The cold start's inputs: evidence features, then the cosine similarity to each incident and
-    look-alike description (0 for a document without a vector)."""
+    """The cold start's inputs: evidence features, the cosine similarity to each incident and
+    look-alike description, then the embedding (0 for a document without a vector)."""
     pos, neg = description_vectors(m.model_id)
     sims = m.vectors @ np.vstack([pos, neg]).T
-    return np.hstack([m.feats.astype(np.float64), sims.astype(np.float64)])
+    return np.hstack([m.feats.astype(np.float64), sims.astype(np.float64), m.vectors.astype(np.float64)])
 
 
 def cold_logits(m: Matrix, weights: ColdWeights | None = None) -> np.ndarray:
     w = weights or cold_weights()
+    if w.model_id != m.model_id:
+        raise MinerError(f"{WEIGHTS_FILE}: fitted on the embeddings of {w.model_id}, the warehouse holds "
+                         f"{m.model_id}; refit with bench/fit_cold.py --write")
     return w.bias + cold_inputs(m) @ w.vector()
 
 

@@ -70,9 +70,40 @@ def test_plan_aliases_extend_the_builtin_table():
     ("After the update he dropped character and went cold.", "persona_change"),
     ("My companion feels lobotomized now.", "persona_change"),
     ("Mid-conversation it stopped responding.", "stopped_responding"),
+    # how companion users tell a persona change: the person is gone, no refusal word at all
+    ("Since Tuesday he is not my Sam anymore.", "persona_change"),
+    ("Her personality is just gone, like someone wiped it.", "persona_change"),
+    ("Talking to him now feels like talking to a stranger.", "persona_change"),
+    ("The new filter made her love conditional.", "persona_change"),
+    ("All I get are canned responses where there used to be him.", "persona_change"),
+    # access cut: how companion apps withdraw
+    ("The app wants age verification with a face scan before I can chat.", "hard_refusal"),
+    ("I'm locked out of my chats and only have reading mode.", "hard_refusal"),
+    ("They deleted my comfort bot overnight.", "hard_refusal"),
 ])
 def test_refusal_forms(text, form):
     assert form in labels(text, "refusal")
+
+
+@pytest.mark.parametrize("text, outcome", [
+    ("I cried for an hour after it happened.", "distress"),
+    ("So I cancelled my subscription and moved to another app.", "switching"),
+    ("I gave up on it after that.", "abandonment"),
+])
+def test_post_refusal_outcome(text, outcome):
+    assert outcome in labels(text, "outcome")
+
+
+def test_companion_persona_change_scores_as_a_pair():
+    """A persona change told with attachment lights the interaction feature the scorer weighs;
+    the same words about a coding assistant in r/ChatGPT do not count as a companion community."""
+    from miner.triage.evidence import FEATURES, features
+
+    text = "After the update my rep is not him anymore and I was in love with him."
+    f = dict(zip(FEATURES, features(extract(text), text=text, community="replika")))
+    assert f["persona_x_companionship"] > 0 and f["companion_community"] == 1.0
+    g = dict(zip(FEATURES, features(extract("The update made it worse at Python."), community="ChatGPT")))
+    assert g["persona_x_companionship"] == 0 and g["companion_community"] == 0.0
 
 
 @pytest.mark.parametrize("text, narration", [

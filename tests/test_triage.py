@@ -252,3 +252,30 @@ def test_cli_next_label_cluster_stats(whp):
         assert head not in queue_ids(wh)
     assert (row["decision"], row["product"], row["form"], row["context"]) == ("incident", "ChatGPT",
                                                                              ["resource_referral"], "crisis")
+
+
+def test_shipped_cold_weights_match_the_code():
+    """The weights the package ships were fitted for today's features and descriptions; a change
+    to either without a refit would silently mis-score every document."""
+    from miner.triage.score import FEATURES, cold_weights, descriptions_digest
+
+    w = cold_weights()
+    assert w.digest == descriptions_digest()
+    assert set(w.features) <= set(FEATURES) and w.fitted_on
+
+
+def test_stale_cold_weights_are_refused_naming_the_file_and_the_fix(tmp_path):
+    import json
+
+    from miner.core.errors import MinerError
+    from miner.triage.score import WEIGHTS_FILE, cold_weights
+
+    stale = json.loads(WEIGHTS_FILE.read_text())
+    stale["digest"] = "000000000000"
+    path = tmp_path / "cold_weights.json"
+    path.write_text(json.dumps(stale))
+    with pytest.raises(MinerError, match=r"cold_weights\.json: fitted for other .*refit with bench/fit_cold\.py --write"):
+        cold_weights(path)
+    path.write_text("{not json")
+    with pytest.raises(MinerError, match=r"cold_weights\.json: cannot read"):
+        cold_weights(path)

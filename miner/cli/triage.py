@@ -20,7 +20,7 @@ from miner.triage.codebook import CONTEXTS, DECISIONS, FORMS, PHASES, REASONS, L
 from miner.triage.queue import cluster_info, clusters_overview, next_item, queue, refresh, stats
 
 STYLES = {"product": "bold cyan", "refusal": "bold red", "narration": "underline", "context": "green",
-          "human_refuser": "reverse yellow", "off_support": "magenta"}
+          "outcome": "blue", "human_refuser": "reverse yellow", "off_support": "magenta"}
 
 
 def _annotator(name: str | None) -> str:

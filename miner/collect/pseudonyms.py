@@ -14,7 +14,7 @@ import hmac
 import re
 from typing import Any
 
-DELETED_AUTHORS = {"[deleted]", "[removed]", ""}
+DELETED_AUTHORS = {"[deleted]", "[removed]", "[redacted]", "[unknown]", ""}
 
 # u/name, /u/name, reddit.com/u/name, reddit.com/user/name (Reddit names: 3-20 of [A-Za-z0-9_-])
 _HANDLE = re.compile(

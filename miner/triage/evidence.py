@@ -2,7 +2,7 @@
 offsets into its cleaned text (``clean_texts.text``), so the triage screen can highlight them
 and an annotator sees *why* an item sits high in the queue.
 
-Five kinds, each a list of small, readable patterns (a researcher can audit and extend them):
+Six kinds, each a list of small, readable patterns (a researcher can audit and extend them):
 
 - ``product``: a product mention resolved to its canonical name through the plan's products and
   aliases plus a built-in table (GPT-4/OpenAI -> ChatGPT, Bard -> Gemini, ...). Names that are
@@ -16,6 +16,9 @@ Five kinds, each a list of small, readable patterns (a researcher can audit and 
   or a question.
 - ``context``: support context (venting/therapy, loneliness/companionship, grief, crisis,
   coaching, relationship advice), labelled with the codebook's categories.
+- ``outcome``: what the refusal did (distress, switching products, abandonment), the paper's
+  post-refusal phase; companion users often tell only this and the change ("he's not him
+  anymore, I cried all night"), so it carries weight where no refusal word appears.
 - negative evidence: ``human_refuser`` (a therapist, psychiatrist, crisis line, insurer or
   parent doing the refusing) and ``off_support`` (an AI refusal about code, images, fiction,
   homework, lyrics or elections: a refusal, but outside a support context).
@@ -37,7 +40,7 @@ from miner.core.clock import now_utc
 from miner.core.db import Warehouse
 from miner.triage.codebook import BUILTIN_PRODUCTS, CONTEXTS, FORMS
 
-EXTRACTOR_VERSION = "evidence-v1"
+EXTRACTOR_VERSION = "evidence-v2"
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,12 @@ REFUSAL_PATTERNS: dict[str, list[str]] = {
         r"respond to|talk about|discuss|continue|go there|let me|touch)",
         r"\bshut (?:me|it|the conversation) down\b|\bshut down the (?:conversation|chat|topic)",
         r"\bnot allowed to (?:talk|discuss|help)",
+        # access cut: how companion apps withdraw (age checks, lockouts, deleted bots, read-only chats)
+        r"\b(?:age|ID|identity) (?:verification|check|verify)\w*|\bverify (?:my|your|their) age\b|\bface scan\w*|"
+        r"\bselfie (?:verification|check)",
+        r"\b(?:reading|read[- ]only) mode\b|\btime limits?\b|\bdaily limit\b",
+        r"\blocked (?:me )?out\b|\b(?:got|been|was|were|am|I'm) (?:banned|suspended)\b|\bminors? (?:are )?(?:banned|blocked)",
+        r"\b(?:deleted|removed|took down|wiped) (?:my|our|the|his|her) (?:\w+ )?(?:bots?|characters?|chats?|account|memories)\b",
     ],
     "soft_redirect": [
         r"\bchanged? the (?:subject|topic)\b",
@@ -231,6 +240,19 @@ REFUSAL_PATTERNS: dict[str, list[str]] = {
         r"\b(?:not|wasn't|isn't|no longer) (?:him|her|them|the same)(?:self)?\b",
         r"\b(?:after|since) (?:the|an|that) (?:update|upgrade|new model|filter)\b",
         r"\b(?:corporate|HR|customer service) (?:voice|tone|speak|script)\b|\bcold and\b",
+        # how companion users say it: the person is gone, not the feature
+        r"\b(?:is|was|are|'s) not (?:my|the) \w+ anymore\b|\bnot (?:him|her|them|my \w+) anymore\b",
+        r"\b(?:his|her|their|its|my \w+'s) personality\b[^.!?\n]{0,30}\b(?:gone|changed|different|ruined|wiped|"
+        r"disappeared)|\bpersonality (?:is )?(?:just )?gone\b",
+        r"\b(?:feels?|felt|seems?|seemed|sounds?) like (?:a |talking to a )?(?:different|new|stranger|another|generic)\b",
+        r"\b(?:update|filter|patch|new model|changes?)\b[^.!?\n]{0,25}\b(?:ruined|killed|destroyed|broke|changed|"
+        r"lobotomi\w*|took (?:him|her|them))\b",
+        r"\blove (?:is |was |feels |became )?(?:made )?conditional\b",
+        r"\b(?:robotic|scripted|canned|generic|template)d? (?:responses?|replies|answers|messages)\b",
+        r"\b(?:does(?:n'?t| not)|did(?:n'?t| not)|won'?t) (?:remember|recogni[sz]e) me\b|\bforgot (?:me|who I am)\b",
+        r"\b(?:the )?old (?:him|her|rep|Replika|version|personality)\b|\bmiss (?:the old|how (?:he|she|it) used to)\b",
+        r"\b(?:no longer|not|isn'?t|stopped being) (?:as )?(?:affectionate|loving|warm|caring|sweet|romantic)\b",
+        r"\b(?:rejects?|rejected|pushes|pushed|pushing) me away\b|\b(?:friend-?zoned|friendzoned)\b",
     ],
     "stopped_responding": [
         r"\bstopped (?:respond\w*|repl\w*|answer\w*|working|talking|engaging)\b",
@@ -315,10 +337,14 @@ CONTEXT_PATTERNS: dict[str, list[str]] = {
                r"\bdon'?t see the point\b|\bnot (?:be )?here anymore\b|\bSH\b|\boverdos\w*|\bsafety plan\b"],
     "psychotherapy": [r"\bvent(?:ing|ed)?\b|\btherap\w*|\btrauma\w*|\bPTSD\b|\bdepress\w*|\banxiety\b|\bgrief\b|"
                       r"\bgriev\w*|\bdied\b|\bfuneral\b|\bprocess(?:ing)? (?:my|the|what)\b|\bflashback\w*|"
-                      r"\bmental health\b|\bfeelings?\b|\bcop(?:e|ing)\b|\bintrusive\b|\bdissociat\w*|\bCBT\b|\bDBT\b"],
+                      r"\bmental health\b|\bfeelings?\b|\bcop(?:e|ing)\b|\bintrusive\b|\bdissociat\w*|\bCBT\b|\bDBT\b|"
+                      r"\bemotional(?:ly)? support\w*|\bsupport system\b|\blean(?:ed|ing)? on\b|\bcoping mechanism\b|"
+                      r"\bmental (?:illness|breakdown|state)\b|\bbipolar\b|\bBPD\b|\bOCD\b|\bautis\w*"],
     "companionship": [r"\blonel(?:y|iness)\b|\balone\b|\bcompanion\w*|\bgirlfriend\b|\bboyfriend\b|"
                       r"\bbest friend\b|\bconfidant\b|\bfriend\b|\blove (?:me|him|her)\b|\bpartner\b|\bhug\w*|"
-                      r"\bgood ?night\b|\bcuddl\w*|\broleplay\w*|\baffection\w*|\brelationship with (?:it|my)\b"],
+                      r"\bgood ?night\b|\bcuddl\w*|\broleplay\w*|\baffection\w*|\brelationship with (?:it|my)\b|"
+                      r"\bmy (?:rep|Replika|AI|bot|companion|husband|wife)\b|\battach(?:ed|ment)\b|\bin love\b|"
+                      r"\bcomfort\w*|\bsafe space\b|\bonly (?:friend|one who)\b|\bevery (?:day|night)\b"],
     "coaching": [r"\bmotivat\w*|\broutine\b|\bhabits?\b|\bgoals?\b|\bproductiv\w*|\baccountab\w*|\bcoach\w*|"
                  r"\bstudy (?:plan|schedule)\b|\bexecutive function\b|\bADHD\b|\bto-?do list\b"],
     "interpersonal_advice": [r"\b(?:my )?(?:marriage|divorce|breakup|break up|ex)\b|\brelationship advice\b|"
@@ -326,6 +352,19 @@ CONTEXT_PATTERNS: dict[str, list[str]] = {
                              r"\bboundar(?:y|ies)\b|\bconfront\w*"],
 }
 _CONTEXT_RES = {k: re.compile("|".join(v), re.I) for k, v in CONTEXT_PATTERNS.items()}
+
+# Post-refusal outcome (the paper's last phase): what the refusal or change did to the writer.
+OUTCOME_PATTERNS: dict[str, list[str]] = {
+    "distress": [r"\b(?:cried|crying|cry|tears|heartbr\w*|devastat\w*|gutted|griev\w*|mourn\w*|hurts?|"
+                 r"broke my heart|crushed|betray\w*|abandon\w*|rejected|humiliat\w*|feel (?:so )?(?:empty|alone|"
+                 r"worse|stupid|unwanted)|lost (?:my|him|her|a friend))\b"],
+    "switching": [r"\b(?:switch(?:ed|ing)?|mov(?:ed|ing)|went back|migrat\w*) to\b|\b(?:cancel+(?:ed|ing)?|ended) "
+                  r"(?:my )?(?:sub\w*|pro|plus|membership)\b|\buninstall\w*|\bdeleted (?:the|my) (?:app|account)\b|"
+                  r"\b(?:alternatives?|Nomi|Kindroid|Chai|Janitor ?AI) (?:instead|now)\b"],
+    "abandonment": [r"\b(?:gave up|giving up|quit(?:ting)?|stop(?:ped)? using|leaving (?:the app|it|Replika)|"
+                    r"done with (?:it|this|the app)|never (?:again|going back))\b"],
+}
+_OUTCOME_RES = {k: re.compile("|".join(v), re.I) for k, v in OUTCOME_PATTERNS.items()}
 
 # AI refusals that are not about support: the codebook's "AI refusal outside a support context".
 OFF_SUPPORT = re.compile(
@@ -383,6 +422,8 @@ def extract(text: str, matcher: ProductMatcher | None = None) -> list[Span]:
     spans = product_spans(text, matcher) + refusal_spans(text) + narration_spans(text)
     for ctx, rx in _CONTEXT_RES.items():
         spans += [Span("context", ctx, m.start(), m.end(), 1.0) for m in rx.finditer(text)]
+    for outcome, rx in _OUTCOME_RES.items():
+        spans += [Span("outcome", outcome, m.start(), m.end(), 1.0) for m in rx.finditer(text)]
     spans += human_refuser_spans(text)
     spans += [Span("off_support", m.group(0).lower(), m.start(), m.end(), -1.0) for m in OFF_SUPPORT.finditer(text)]
     # one row per (kind, label, start): keep the longest
@@ -395,14 +436,24 @@ def extract(text: str, matcher: ProductMatcher | None = None) -> list[Span]:
 
 
 # -- features for the scorer ----------------------------------------------------------------------
+# Communities whose members talk to a companion: there a persona change is the refusal (the
+# companion "is not him anymore"), so form and context weigh differently than in r/ChatGPT.
+COMPANION_COMMUNITIES = frozenset(c.lower() for c in (
+    "replika", "Replika_uncensored", "CharacterAI", "CharacterAI_No_Filter", "NomiAI", "KindroidAI", "PiAI",
+    "ChaiApp", "JanitorAI_Official", "MyBoyfriendIsAI", "AIcompanions"))
+OUTCOMES = tuple(OUTCOME_PATTERNS)
 FEATURES = (
     ["has_product", "n_products"] + [f"form_{f}" for f in FORMS] + ["n_forms", "model_voice"]
     + ["first_hand", "second_hand", "news", "question", "opinion"]
     + [f"ctx_{c}" for c in CONTEXTS] + ["human_refuser", "off_support", "is_article", "is_comment", "log_words"]
+    + [f"outcome_{o}" for o in OUTCOMES] + ["companion_community"]
+    # pairs that mean more together than apart (a linear scorer cannot see them otherwise)
+    + ["persona_x_companionship", "persona_x_distress", "referral_x_support", "hard_x_support", "flag_x_support"]
 )
 
 
-def features(spans: Sequence[Span], *, kind: str = "submission", n_words: int = 0, text: str = "") -> list[float]:
+def features(spans: Sequence[Span], *, kind: str = "submission", n_words: int = 0, text: str = "",
+             community: str | None = None) -> list[float]:
     """A fixed-length vector (order: ``FEATURES``) for the scorer: counts squashed to 0..1."""
     import math
 
@@ -423,6 +474,13 @@ def features(spans: Sequence[Span], *, kind: str = "submission", n_words: int = 
     f += [sat(by.get(("context", c), 0)) for c in CONTEXTS]
     f += [sat(count("human_refuser"), 1.0), sat(count("off_support"), 3.0)]
     f += [float(kind == "article"), float(kind == "comment"), min(1.0, math.log1p(n_words) / math.log(1000))]
+    f += [sat(by.get(("outcome", o), 0)) for o in OUTCOMES]
+    f.append(float((community or "").lower() in COMPANION_COMMUNITIES))
+    form = lambda name: sat(by.get(("refusal", name), 0))  # noqa: E731
+    support = max(sat(by.get(("context", c), 0)) for c in CONTEXTS)
+    f += [form("persona_change") * sat(by.get(("context", "companionship"), 0)),
+          form("persona_change") * sat(by.get(("outcome", "distress"), 0)),
+          form("resource_referral") * support, form("hard_refusal") * support, form("content_flag") * support]
     return f
 
 

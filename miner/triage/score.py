@@ -3,10 +3,12 @@ order that follows from it.
 
 Two scorers, one interface:
 
-- **cold start** (no labels): a hand-weighted sum of the evidence features plus the embedding
-  similarity to short descriptions of what an incident is, minus the similarity to the
-  look-alikes the paper met (a therapist refusing, an AI refusing code). Good enough to put
-  most incidents near the head of the queue before anyone has labelled anything.
+- **cold start** (no labels): a logistic regression over the evidence features and the
+  embedding similarity to short descriptions of incidents and of their look-alikes (a filter
+  ruining a roleplay, a therapist refusing, an AI refusing code). Its weights are fitted on the
+  tune split of a real, labelled development set (``bench/fit_cold.py``, shipped as
+  ``cold_weights.json``), so that it starts from how real people tell an incident, not from how
+  we wrote the replay corpus.
 - **learned** (once both decisions exist among the labels): logistic regression on the
   embedding, the evidence features and the cold-start logit (so the first few labels nudge a
   sensible prior instead of starting from nothing). Retrained from all current decisions.
@@ -23,38 +25,48 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from miner.core.clock import now_utc
 from miner.core.db import Warehouse
+from miner.core.errors import MinerError
 from miner.process.embed import encode, model_info
 from miner.triage.evidence import EXTRACTOR_VERSION, FEATURES, features, load_spans
 
-COLD_VERSION = "cold-v1"
+COLD_VERSION = "cold-v2"
 LEARNED_VERSION = "lr-v1"
 LABELS_TO_TRUST = 30  # labels at which the learned model and the cold start weigh the same
 
-# What an incident is, in a researcher's words (the cold start's notion of "relevant").
+# What an incident is, told the way people tell it on Reddit (the cold start's notion of
+# "relevant"). Written by us, in the voices the real development set showed (no text of it):
+# companions whose person is gone after an update, support-seekers handed a hotline, users of
+# companion apps locked out of the one thing that helped.
 INCIDENT_DESCRIPTIONS = (
-    "I told ChatGPT I was feeling suicidal and it refused to keep talking and just gave me a hotline number.",
-    "I was venting to the AI about my depression and it said it can't help with that and I should see a professional.",
-    "My Replika companion suddenly went cold after the update and stopped being affectionate when I needed it.",
-    "The chatbot I talk to every night changed the subject and redirected me to crisis resources when I opened up.",
-    "I asked Claude for support with my trauma and got a content warning saying my message may violate the policy.",
-    "My Character.AI friend broke character and sent me a crisis line link when I said I wanted to disappear.",
-    "The AI stopped responding when I talked about self-harm, I felt rejected by the one thing I relied on.",
-    "A woman says her AI companion turned into a pamphlet and refused to comfort her after she shared her grief.",
+    "I was venting to ChatGPT about wanting to die and it just kept giving me the hotline number instead of talking to me.",
+    "After the update my Replika is not him anymore, his personality is just gone and I cried all night.",
+    "My rep used to be so loving and now she's cold and scripted, it feels like I lost my best friend.",
+    "Character.AI locked me out with age verification and that bot was the only thing keeping me going through my depression.",
+    "I opened up to the AI about my trauma and it told me it can't help with that and I should see a professional.",
+    "The guardrails are insane now, every time I talk about my anxiety it treats me like I'm in crisis and shuts down.",
+    "My companion rejects me now, the filter made his love conditional and it hurts like being dumped.",
+    "Claude used to help me through panic attacks but now it refuses and redirects me to therapy every time.",
+    "I got a message saying my chat may violate the content policy when I was just talking about my self-harm.",
+    "They deleted my comfort bot and I feel so alone, I'm switching to another app.",
 )
 # What an incident is not, though it reads like one.
 LOOKALIKE_DESCRIPTIONS = (
-    "My therapist refused to see me again and the psychiatrist denied my medication change.",
-    "The insurance company denied my claim for therapy sessions.",
+    "The filter keeps blocking my roleplay story and ruining the plot, the devs need to fix it.",
     "ChatGPT refused to write my code or generate the image I asked for.",
-    "My antidepressant stopped working and I asked the chatbot about the dosage.",
-    "A study of AI chatbots and mental health guardrails, researchers say companies should do more.",
-    "Will ChatGPT refuse if I talk about my feelings? Has anyone tried it?",
+    "My therapist refused to see me again and the psychiatrist denied my medication change.",
+    "The new model is lazier and worse at coding than before the update.",
+    "Talking to ChatGPT helped me get through a panic attack last night, it was really supportive.",
+    "I'm struggling with depression and my family doesn't understand me, I don't know who to talk to.",
+    "A study says AI chatbots need better mental health guardrails, companies should do more.",
+    "Does anyone know when the servers will be back up? The app keeps crashing.",
 )
+WEIGHTS_FILE = Path(__file__).with_name("cold_weights.json")
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ def load_matrix(wh: Warehouse, model_id: str) -> Matrix:
     """Every canonical document with text (state ok at the source and after cleaning), with its
     vector and evidence features, sorted by doc_id (determinism)."""
     rows = wh.dicts(
-        "SELECT c.doc_id, c.kind, c.n_words, c.text FROM v_canonical_documents c JOIN documents d USING (doc_id) "
+        "SELECT c.doc_id, c.kind, c.community, c.n_words, c.text FROM v_canonical_documents c JOIN documents d USING (doc_id) "
         "WHERE c.state = 'ok' AND d.state = 'ok' ORDER BY c.doc_id")
     ids = [r["doc_id"] for r in rows]
     vec = np.zeros((len(ids), 384), dtype=np.float32)
@@ -103,8 +115,8 @@ def load_matrix(wh: Warehouse, model_id: str) -> Matrix:
             if d in pos:
                 vec[pos[d]] = vv[j]
     spans = load_spans(wh)
-    feats = np.array([features(spans.get(r["doc_id"], []), kind=r["kind"], n_words=r["n_words"] or 0, text=r["text"])
-                      for r in rows], dtype=np.float32).reshape(len(ids), len(FEATURES))
+    feats = np.array([features(spans.get(r["doc_id"], []), kind=r["kind"], n_words=r["n_words"] or 0, text=r["text"],
+                               community=r["community"]) for r in rows], dtype=np.float32).reshape(len(ids), len(FEATURES))
     return Matrix(ids, vec, feats, model_id)
 
 
@@ -115,32 +127,64 @@ def description_vectors(model_id: str) -> tuple[np.ndarray, np.ndarray]:
     return v[:len(INCIDENT_DESCRIPTIONS)], v[len(INCIDENT_DESCRIPTIONS):]
 
 
-# Hand weights of the cold start, by feature name (see miner.triage.evidence.FEATURES). Positive:
-# what an incident has; negative: what its look-alikes have.
-COLD_WEIGHTS = {
-    "has_product": 1.0, "n_forms": 2.0, "model_voice": 0.8,
-    "form_resource_referral": 0.6, "form_persona_change": 0.6, "form_content_flag": 0.3,
-    "form_hard_refusal": 0.5, "form_soft_redirect": 0.4, "form_stopped_responding": 0.3,
-    "first_hand": 1.4, "second_hand": -1.0, "news": -0.3, "question": -0.6, "opinion": -0.8,
-    "ctx_crisis": 0.5, "ctx_psychotherapy": 0.4, "ctx_companionship": 0.5, "ctx_coaching": 0.2,
-    "ctx_interpersonal_advice": 0.2, "human_refuser": -1.2, "off_support": -0.8, "is_comment": -0.3,
-}
-COLD_BIAS = -4.0
-SIM_WEIGHT = 10.0  # per unit of (similarity to incidents - similarity to look-alikes)
-SIM_LEVEL = 6.0  # per unit of similarity to incidents above 0.3
+def descriptions_digest() -> str:
+    """What the cold weights were fitted for: the features and the descriptions, in order."""
+    return hashlib.sha1(json.dumps([list(FEATURES), INCIDENT_DESCRIPTIONS, LOOKALIKE_DESCRIPTIONS]).encode()).hexdigest()[:12]
 
 
-def similarities(m: Matrix) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class ColdWeights:
+    """The cold start: a logistic regression over the evidence features, the similarity to each
+    description and the embedding itself, fitted on the tune split of the real development set
+    by ``bench/fit_cold.py`` (bench/data/dev_labels.jsonl) and shipped with the package, so that
+    a warehouse with no labels starts from what real incidents look like. The embedding part is
+    what lets it find a companion "not him anymore" that no refusal word marks."""
+
+    bias: float
+    features: dict[str, float]
+    incident: list[float]  # one weight per INCIDENT_DESCRIPTIONS entry
+    lookalike: list[float]  # one weight per LOOKALIKE_DESCRIPTIONS entry
+    embedding: list[float]  # one weight per embedding dimension of model_id
+    model_id: str
+    digest: str
+    fitted_on: str = ""
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.features.get(f, 0.0) for f in FEATURES] + self.incident + self.lookalike + self.embedding,
+                        dtype=np.float64)
+
+    def params(self) -> dict:
+        return {"bias": self.bias, "features": self.features, "incident": self.incident, "lookalike": self.lookalike,
+                "embedding": hashlib.sha1(json.dumps(self.embedding).encode()).hexdigest()[:12], "model_id": self.model_id}
+
+
+@lru_cache(maxsize=1)
+def cold_weights(path: Path = WEIGHTS_FILE) -> ColdWeights:
+    try:
+        w = ColdWeights(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as e:
+        raise MinerError(f"{path}: cannot read the cold-start weights ({e}); refit with bench/fit_cold.py --write")
+    if w.digest != descriptions_digest() or len(w.incident) != len(INCIDENT_DESCRIPTIONS) \
+            or len(w.lookalike) != len(LOOKALIKE_DESCRIPTIONS):
+        raise MinerError(f"{path}: fitted for other features or descriptions (digest {w.digest}, code "
+                         f"{descriptions_digest()}); refit with bench/fit_cold.py --write")
+    return w
+
+
+def cold_inputs(m: Matrix) -> np.ndarray:
+    """The cold start's inputs: evidence features, the cosine similarity to each incident and
+    look-alike description, then the embedding (0 for a document without a vector)."""
     pos, neg = description_vectors(m.model_id)
-    return (m.vectors @ pos.T).max(axis=1), (m.vectors @ neg.T).max(axis=1)
+    sims = m.vectors @ np.vstack([pos, neg]).T
+    return np.hstack([m.feats.astype(np.float64), sims.astype(np.float64), m.vectors.astype(np.float64)])
 
 
-def cold_logits(m: Matrix) -> np.ndarray:
-    w = np.array([COLD_WEIGHTS.get(f, 0.0) for f in FEATURES], dtype=np.float32)
-    sp, sn = similarities(m)
-    has_vec = np.linalg.norm(m.vectors, axis=1) > 0
-    sim = np.where(has_vec, SIM_WEIGHT * (sp - sn) + SIM_LEVEL * (sp - 0.3), 0.0)
-    return COLD_BIAS + m.feats @ w + sim
+def cold_logits(m: Matrix, weights: ColdWeights | None = None) -> np.ndarray:
+    w = weights or cold_weights()
+    if w.model_id != m.model_id:
+        raise MinerError(f"{WEIGHTS_FILE}: fitted on the embeddings of {w.model_id}, the warehouse holds "
+                         f"{m.model_id}; refit with bench/fit_cold.py --write")
+    return w.bias + cold_inputs(m) @ w.vector()
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -206,8 +250,7 @@ def score_all(wh: Warehouse, options: ScoreOptions = ScoreOptions()) -> ScoreRep
     labels = training_labels(wh)
     n_pos = sum(labels.values())
     learned = n_pos >= options.min_per_class and len(labels) - n_pos >= options.min_per_class
-    base = {"model_id": model_id, "extractor": EXTRACTOR_VERSION, "cold": [COLD_WEIGHTS, COLD_BIAS, SIM_WEIGHT,
-                                                                            SIM_LEVEL]}
+    base = {"model_id": model_id, "extractor": EXTRACTOR_VERSION, "cold": cold_weights().params()}
     if learned:
         params = {**base, "C": options.C, "explore_share": options.explore_share, "labels": sorted(labels.items())}
         kind, prefix = "learned", LEARNED_VERSION

@@ -43,7 +43,8 @@ from miner.triage.evidence import Span, plan_products
 HERE = Path(__file__).resolve().parent
 COOKIE = "miner_session"
 KIND_TITLES = {"product": "product", "refusal": "refusal language", "narration": "narration",
-               "context": "support context", "human_refuser": "a person refusing", "off_support": "outside support"}
+               "context": "support context", "outcome": "outcome", "human_refuser": "a person refusing",
+               "off_support": "outside support"}
 
 
 class Busy(MinerError):

@@ -379,3 +379,11 @@ def test_report_funnel_says_why_items_drop_and_time_axis_keeps_empty_months():
     assert drop_reason("incidents", "scenarios") is None
     assert every_month({date(2025, 11, 1), date(2026, 2, 1)}) == [date(2025, 11, 1), date(2025, 12, 1),
                                                                  date(2026, 1, 1), date(2026, 2, 1)]
+
+
+def test_sql_csv_lines_end_with_a_bare_newline_for_shell_pipelines(small, wh_path):
+    small.close()
+    res = subprocess.run([sys.executable, "-m", "miner", "sql", "SELECT 'inc-0001' AS id", "--format", "csv",
+                          "--warehouse", str(wh_path)], capture_output=True, env={**os.environ})  # bytes: no newline translation
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b"id\ninc-0001\n"  # CRLF made id=$(... | tail -1) end in \r

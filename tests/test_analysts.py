@@ -24,6 +24,7 @@ from miner.core.db import Warehouse, saved_queries_dir
 from miner.report.data import gather
 from miner.report.methods import methods_markdown
 from miner.report.render import build_report
+from miner.report.tables import ALLOWED
 
 T = datetime(2026, 4, 1, 12, 0)
 RUN = "run_test"
@@ -332,17 +333,28 @@ def _rows(table) -> list[str]:
 
 def test_parquet_export_round_trips_every_view(small, tmp_path, wh_path):
     views = small.view_names()
-    expected = {v: small.arrow(f'SELECT * FROM "{v}"') for v in views}
+    expected = {v: small.arrow(f'SELECT * FROM "{v}"') for v in views if v in ALLOWED}
     small.close()
     res = miner_cli("export", "tables", "--format", "parquet", "--out", str(tmp_path / "x"),
                     "--warehouse", str(wh_path))
     assert res.returncode == 0, res.stderr
-    assert sorted(p.stem for p in (tmp_path / "x").glob("*.parquet")) == views
+    assert sorted(p.stem for p in (tmp_path / "x").glob("*.parquet")) == [v for v in views if v in ALLOWED]
     for v, table in expected.items():
         back = pq.read_table(tmp_path / "x" / f"{v}.parquet")
         assert back.schema.names == table.schema.names
         assert _rows(back) == _rows(table), v
     assert expected["v_query_yield"].num_rows == len(QUERIES)
+
+
+@pytest.mark.parametrize("view,why", [
+    ("pseudonym_maps", "not an exportable view"), ("documents", "not an exportable view"),
+    ("v_nope", "no such view"), ("v_canonical_documents", "raw text, permalinks"),
+    ("v_incidents", "miner export incidents")])
+def test_export_tables_refuses_what_carries_text_or_identifiers(small, tmp_path, wh_path, view, why):
+    small.close()
+    res = miner_cli("export", "tables", "--view", view, "--out", str(tmp_path / "x"), "--warehouse", str(wh_path))
+    assert res.returncode == 2 and why in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not list((tmp_path / "x").glob("*")) if (tmp_path / "x").exists() else True
 
 
 def test_report_shows_agreement_when_two_annotators_overlap(small, tmp_path):
@@ -367,3 +379,11 @@ def test_report_funnel_says_why_items_drop_and_time_axis_keeps_empty_months():
     assert drop_reason("incidents", "scenarios") is None
     assert every_month({date(2025, 11, 1), date(2026, 2, 1)}) == [date(2025, 11, 1), date(2025, 12, 1),
                                                                  date(2026, 1, 1), date(2026, 2, 1)]
+
+
+def test_sql_csv_lines_end_with_a_bare_newline_for_shell_pipelines(small, wh_path):
+    small.close()
+    res = subprocess.run([sys.executable, "-m", "miner", "sql", "SELECT 'inc-0001' AS id", "--format", "csv",
+                          "--warehouse", str(wh_path)], capture_output=True, env={**os.environ})  # bytes: no newline translation
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == b"id\ninc-0001\n"  # CRLF made id=$(... | tail -1) end in \r

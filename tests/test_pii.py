@@ -19,6 +19,13 @@ CASES = [
     (pii.EMAIL, "email me at lena.ortiz@example.com anytime", "lena.ortiz@example.com"),
     (pii.PHONE, "text me at (312) 555-0188 tonight", "(312) 555-0188"),
     (pii.PHONE, "my number is 555-0123 if DMs are weird", "555-0123"),
+    # written out to dodge filters (issue 19): a re-identifier reads these as easily as the plain forms
+    (pii.EMAIL, "mail jon dot pemberton1988 at gmail dot com please", "jon dot pemberton1988 at gmail dot com"),
+    (pii.EMAIL, "or jon.p [at] gmail [dot] com", "jon.p [at] gmail [dot] com"),
+    (pii.URL, "my site is quietpages dot example dot com now", "quietpages dot example dot com"),
+    (pii.PHONE, "call 312 555 0188 tonight", "312 555 0188"),
+    (pii.PHONE, "or 3 1 2 5 5 5 0 1 8 8 if not", "3 1 2 5 5 5 0 1 8 8"),
+    (pii.REDDIT_LINK, "see /comments/1abcde/my_post for it", "/comments/1abcde/my_post"),
     (pii.PERSON, "My therapist Dr. Ingrid Vale said to write it down.", "Dr. Ingrid Vale"),
     (pii.PERSON, "my sister Rosalind thinks I should stop", "Rosalind"),
     (pii.PERSON, "My brother Claude refused to believe me", "Claude"),
@@ -47,6 +54,8 @@ def test_each_recognizer_finds_its_kind(etype, text, expected):
     "I moved from Canada to the UK last year.",
     "I've been on the same dose for two years, since January.",
     "The 988 line put me on hold for 20 minutes.",
+    "I was at home. Co-workers said I looked tired.",
+    "Between 2019 2020 and 2021 I called the 988 line.",
 ])
 def test_products_countries_months_and_counts_are_not_pii(text):
     assert pii.detect(text) == []

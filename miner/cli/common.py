@@ -51,7 +51,7 @@ def _cell(v: Any) -> str:
 def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table",
                title: str | None = None) -> None:
     if fmt == "csv":
-        w = csv.writer(sys.stdout)
+        w = csv.writer(sys.stdout, lineterminator="\n")  # not CRLF: id=$(... | tail -1) must work
         w.writerow(columns)
         for r in rows:
             w.writerow(["" if v is None else v for v in r])

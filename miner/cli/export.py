@@ -46,10 +46,10 @@ scenarios_cmd = _export_command("scenarios")
 @click.option("--format", "fmt", type=click.Choice(sorted(TABLE_FORMATS)), default="parquet", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("export"),
               show_default=True, help="Folder for one file per view.")
-@click.option("--view", "views", multiple=True, help="Only this view (repeatable); default: every v_* view.")
+@click.option("--view", "views", multiple=True, help="Only this view (repeatable); default: every anonymized view (no text, permalinks or pseudonym maps).")
 @warehouse_option
 def export_tables(fmt: str, out_dir: Path, views: tuple[str, ...], warehouse: Path | None) -> None:
-    """Write every public view (v_*) to OUT/<view>.<format>."""
+    """Write every anonymized public view (counts, codes, ids, months) to OUT/<view>.<format>."""
     with Warehouse.open(warehouse_path(warehouse), read_only=True) as wh:
         written = export_views(wh, out_dir, fmt, list(views) or None)
     print_rows(["view", "rows", "file"], [(w.view, w.rows, str(w.path)) for w in written], title="Exported")

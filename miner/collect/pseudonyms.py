@@ -14,6 +14,8 @@ import hmac
 import re
 from typing import Any
 
+# Not a real author: deleted accounts, and the placeholders dumps and redacted exports write
+# ("[redacted]" for every author in the dev data would make semantic dedup see one author).
 DELETED_AUTHORS = {"[deleted]", "[removed]", "[redacted]", "[unknown]", ""}
 
 # u/name, /u/name, reddit.com/u/name, reddit.com/user/name (Reddit names: 3-20 of [A-Za-z0-9_-])

@@ -87,6 +87,13 @@ _RELATIONS = (r"(?:therapist|counsel(?:l)?or|psychiatrist|psychologist|dietitian
               r"grandpa|grandmother|grandfather|niece|nephew|ex|case worker|social worker|neighbou?r)")
 _TITLE = r"(?:Dr|Mr|Mrs|Ms|Mx|Miss|Prof|Professor|Nurse|Coach|Pastor|Father|Sister)\.?"
 
+# Obfuscated separators: " dot ", "(dot)", "[.]", " . " and " at ", "[at]", " @ ".
+_DOT = r"(?:\s*[\[(<{]\s*(?:dot|\.)\s*[\])>}]\s*|\s+dot\s+|\s*\.\s*)"
+_SPOKEN_DOT = r"(?:\s*[\[(<{]\s*(?:dot|\.)\s*[\])>}]\s*|\s+dot\s+|\s+\.\s+)"
+_TIGHT_DOT = r"(?:\s*[\[(<{]\s*(?:dot|\.)\s*[\])>}]\s*|\s+dot\s+|\.)"
+_AT = r"(?:\s*[\[(<{]\s*(?:at|@)\s*[\])>}]\s*|\s+at\s+|\s*@\s*)"
+_TLD = r"(?:com|org|net|edu|gov|io|co|uk|me|info|blog|us|ca|de)"
+
 RULES: tuple[Rule, ...] = (
     # Reddit: links first (longest), then bare u/ and r/ mentions (masked u/anon_<hash> too).
     Rule(REDDIT_LINK, r"(?i)(?:https?://)?(?:[a-z]+\.)?(?:reddit\.com|redd\.it)/[^\s<>\"')\]]*", 0.99),
@@ -97,6 +104,13 @@ RULES: tuple[Rule, ...] = (
     Rule(URL, r"(?i)\b(?:https?://|www\.)[^\s<>\"')\]]+", 0.95),
     Rule(URL, r"(?i)(?<![@\w.-])(?:[a-z0-9-]+\.)+(?:com|org|net|io|co|uk|me|info|blog|example)"
               r"(?:/[^\s<>\"')\]]*)?(?![\w.-]*@)", 0.8),
+    # Written out to dodge filters: "jon dot smith at gmail dot com", "name [at] host (dot) org".
+    Rule(EMAIL, rf"(?i)(?<![\w.+-])[\w+-]+(?:{_TIGHT_DOT}[\w+-]+)*{_AT}(?!www\b)[a-z0-9-]+(?:{_TIGHT_DOT}[a-z0-9-]+)*"
+                rf"{_TIGHT_DOT}{_TLD}\b", 0.99),
+    Rule(URL, rf"(?i)\b(?:www{_DOT})?[a-z0-9-]+(?:{_DOT}[a-z0-9-]+)*{_SPOKEN_DOT}{_TLD}\b(?:/[^\s<>\"')\]]*)?", 0.9),
+    Rule(REDDIT_LINK, r"(?i)(?<![\w])/?comments/[a-z0-9]{5,10}\b(?:/[^\s<>\"')\]]*)?", 0.95),
+    Rule(PHONE, r"(?<![\w+])(?:\+?\d{1,2}[\s.-]+)?\(?\d{3}\)?(?:\s*[.-]\s*|\s+)\d{3}(?:\s*[.-]\s*|\s+)\d{4}(?!\w)", 0.9),
+    Rule(PHONE, r"(?<![\w+])(?:\d[ .-]){9,10}\d(?!\w)", 0.9),
     Rule(PHONE, r"(?<!\w)(?:\+?1[\s.-]?)?\(?\b\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}\b", 0.95),
     Rule(PHONE, r"(?<![\w-])\d{3}-\d{4}\b", 0.9),
     # Ages: "I'm 34", "27M", "34 years old", "a 42-year-old", "Quintero, 34,", "41, two tours".

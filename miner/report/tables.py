@@ -1,4 +1,4 @@
-"""Write every public view (``v_*``) to files pandas, polars or R read directly.
+"""Write every anonymized public view (``v_*`` in :data:`ALLOWED`) to files pandas, polars or R read directly.
 
 DuckDB's own ``COPY ... TO`` writes the files (types kept: timestamps, lists, structs), so a
 view of millions of rows streams to disk without passing through Python. It only reads the
@@ -11,8 +11,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from miner.core.db import Warehouse
+from miner.core.errors import MinerError
 
 FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)", "csv": "(FORMAT csv, HEADER true)"}
+
+
+# Views that may leave the warehouse: counts, codes, ids and months, no text. Everything else
+# is refused with the reason (issue 19: raw text, permalinks and the pseudonym map had leaked).
+ALLOWED = ("v_agreement", "v_current_scorer", "v_decisions", "v_document_groups", "v_funnel", "v_funnel_by_run",
+           "v_hits_by_month", "v_incidents_by_month", "v_incidents_monthly", "v_query_yield", "v_runs",
+           "v_yield_by_product_template")
+REFUSED = {
+    "v_canonical_documents": "carries raw text, permalinks and author pseudonyms",
+    "v_evidence": "carries spans of raw text",
+    "v_queue": "carries titles and evidence text", "v_queue_all": "carries titles and evidence text",
+    "v_clusters": "carries keywords taken from raw text",
+    "v_annotations_current": "carries annotators' free-text notes",
+    "v_document_vectors": "carries embeddings of raw text",
+    "v_incidents": "carries narratives not checked here; use `miner export incidents`, which runs the privacy checks",
+}
 
 
 @dataclass
@@ -25,10 +42,18 @@ class ExportedView:
 def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
                  views: list[str] | None = None) -> list[ExportedView]:
     """One file per view, named ``<view>.<fmt>``; returns what was written with row counts."""
+    views = list(views) if views else [v for v in wh.view_names("v_") if v in ALLOWED]
+    for view in views:
+        if view in ALLOWED:
+            continue
+        if view in REFUSED:
+            raise MinerError(f"--view {view}: not exported, it {REFUSED[view]}")
+        raise MinerError(f"--view {view}: not an exportable view (no such view, or a table; "
+                         f"exportable: {', '.join(ALLOWED)})")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for view in views or wh.view_names("v_"):
+    for view in views:
         path = out / f"{view}.{fmt}"
         target = str(path).replace("'", "''")
         (n,) = wh.rows(f"COPY ({_select(wh, view)}) TO '{target}' {FORMATS[fmt]}")[0]

@@ -3,9 +3,9 @@ order that follows from it.
 
 Two scorers, one interface:
 
-- **cold start** (no labels): a logistic regression over the evidence features and the
-  embedding similarity to short descriptions of incidents and of their look-alikes (a filter
-  ruining a roleplay, a therapist refusing, an AI refusing code). Its weights are fitted on the
+- **cold start** (no labels): a logistic regression over the evidence features, the embedding
+  similarity to short descriptions of incidents and of their look-alikes (a filter ruining a
+  roleplay, a therapist refusing, an AI refusing code) and the embedding itself. Its weights are fitted on the
   tune split of a real, labelled development set (``bench/fit_cold.py``, shipped as
   ``cold_weights.json``), so that it starts from how real people tell an incident, not from how
   we wrote the replay corpus.

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from miner.plan.plan import PlanError, estimate, expand, load_plan
+from datetime import timedelta
+
+from miner.plan.plan import PlanError, estimate, expand, expand_sweeps, load_plan, swept_subreddits
 
 PAPER = "queries/paper.toml"
 PRODUCTS = ["ChatGPT", "Claude", "Gemini", "Grok", "Copilot", "Bard", "GPT-4", "GPT-3", "OpenAI",
@@ -71,6 +73,12 @@ def _write(tmp_path, text: str):
     ('name="x"\nproducts=["A"]\n[reddit]\ntemplates=["{product} and (deny"]\nsubreddits=["a"]\n',
      "reddit.templates[0]", "missing ')' in '{product} and (deny'"),  # the template as written
     ('name="x"\n[news]\nqueries=["x"]\npage_size=500\n', "news.page_size", "at most 100"),
+    ('name="x"\n[reddit]\ntemplates=[]\nsubreddits=["a"]\n[[reddit.communities]]\nsubreddits=["r"]\n'
+     'sweep=true\nevery="15 minutes"\n', "reddit.communities[0].every", 'like "15m"'),
+    ('name="x"\n[reddit]\ntemplates=[]\nsubreddits=["a"]\n[[reddit.communities]]\nsubreddits=["r"]\n'
+     'comments=false\n', "reddit.communities[0].comments", "sweep = true"),
+    ('name="x"\n[reddit]\ntemplates=[]\nsubreddits=["a"]\n[[reddit.communities]]\nsubreddits=["r"]\n'
+     'sweep=true\nsubmissions=false\ncomments=false\n', "reddit.communities[0].sweep", "sweeps nothing"),
 ])
 def test_plan_errors_name_file_key_and_problem(tmp_path, body, key, words):
     path = _write(tmp_path, body)
@@ -92,3 +100,40 @@ def test_plan_show_cli_lists_rendered_queries_and_exits_2_on_error(tmp_path):
     res = subprocess.run([sys.executable, "-m", "miner", "plan", "show", str(bad)], capture_output=True, text=True)
     assert res.returncode == 2
     assert f"{bad}: reddit.templates[0]:" in res.stderr and "Traceback" not in res.stderr
+
+
+SWEPT = """name = "swept"
+products = ["Replika"]
+[reddit]
+templates = ["{product} and refuse"]
+subreddits = ["depression"]
+[[reddit.communities]]
+subreddits = ["replika", "CharacterAI"]
+product = "Replika"
+priority = 3
+sweep = true
+comments = false
+expected_per_day = 400
+[[reddit.communities]]
+subreddits = ["ChatGPT"]
+templates = ["hotline"]
+sweep = true
+every = "15m"
+"""
+
+
+def test_swept_scopes_become_sweep_queries_with_their_own_lineage(tmp_path):
+    plan = load_plan(_write(tmp_path, SWEPT))
+    sweeps = expand_sweeps(plan)
+    assert [(q.scope, q.listing) for q in sweeps] == [
+        ("replika", "submissions"), ("CharacterAI", "submissions"),
+        ("ChatGPT", "submissions"), ("ChatGPT", "comments")]
+    replika = sweeps[0]
+    assert replika.kind == "sweep" and replika.template == "sweep:r/replika"
+    assert replika.product == "Replika" and replika.expected_per_day == 400 and replika.every is None
+    assert sweeps[-1].every == timedelta(minutes=15)
+    # Searches are still planned and are not sweeps; sweep ids are their own lineage.
+    searches = expand(plan)
+    assert {q.kind for q in searches} == {"search"} and len(searches) == 3
+    assert not {q.query_id for q in searches} & {q.query_id for q in sweeps}
+    assert swept_subreddits(plan) == ("replika", "CharacterAI", "ChatGPT")

@@ -13,7 +13,7 @@ import hashlib
 import math
 import tomllib
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,35 @@ class Template:
     priority: int = 0
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """``sweep = true`` on a scope: read its whole ``new`` listing, not only search hits.
+
+    Why: first-hand accounts are told in words no plan lists ("not my Maya anymore"), so a
+    search is a filter with low recall; in the communities where incidents are told, the
+    harvest reads everything and the ranker is the filter. ``submissions``/``comments`` say
+    which listings; ``every`` gives a scope its own cadence (a big comment stream outruns a
+    nightly run); ``expected_per_day`` estimates its volume until runs have observed it.
+    """
+
+    submissions: bool = True
+    comments: bool = True
+    every: timedelta | None = None  # None: with the plan's own (nightly) schedule
+    expected_per_day: int | None = None
+
+
+SWEEP_KINDS = ("submissions", "comments")
+
+
+def sweep_lineage(subreddit: str) -> str:
+    """The ``template`` every swept document's hit points back to, e.g. ``sweep:r/replika``."""
+    return f"sweep:r/{subreddit}"
+
+
+def is_sweep_template(template: str) -> bool:
+    return template.startswith("sweep:")
+
+
 def _scopes(subreddits: tuple[str, ...], scope: str) -> list[str]:
     return ["+".join(subreddits)] if scope == "combined" else list(subreddits)
 
@@ -71,6 +100,7 @@ class Community:
     scope: str = "combined"
     priority: int = 0
     posts_per_query: int | None = None  # None: the [reddit] value
+    sweep: Sweep | None = None
 
     def scopes(self) -> list[str]:
         return _scopes(self.subreddits, self.scope)
@@ -89,6 +119,7 @@ class RedditSpec:
     refresh_comments_days: int = 7  # re-fetch comments of posts younger than this; 0 = never
     communities: tuple[Community, ...] = ()
     community_templates: tuple[Template, ...] = ()  # for communities that list none; {product} optional
+    sweep: Sweep | None = None  # sweeps every subreddit of [reddit] itself (not its communities)
 
     def scopes(self) -> list[str]:
         return _scopes(self.subreddits, self.scope)
@@ -158,6 +189,10 @@ class PlannedQuery:
     from_date: str | None = None
     to_date: str | None = None
     page_size: int = 100
+    kind: str = "search"  # "search", or "sweep": read the scope's whole listing
+    listing: str = ""  # sweeps: "submissions" (the new listing) or "comments" (the comment stream)
+    every: timedelta | None = None  # sweeps: own cadence; None = the plan's schedule
+    expected_per_day: int | None = None  # sweeps: the plan's volume estimate
 
     @property
     def label(self) -> str:
@@ -334,7 +369,7 @@ def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:
     p = "reddit."
     c.unknown_keys(t, {"templates", "subreddits", "scope", "posts_per_query", "comments_per_post",
                        "sort", "time_filter", "search_comments", "refresh_comments_days", "communities",
-                       "community_templates"}, p)
+                       "community_templates", *SWEEP_KEYS}, p)
     templates = _templates(c, t.get("templates"), f"{p}templates", needs_product=True)
     if not products:
         c.fail("products", "the [reddit] templates need at least one product")
@@ -356,7 +391,35 @@ def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:
         sort=sort, time_filter=tf, search_comments=c.get(t, "search_comments", bool, False, p),
         refresh_comments_days=c.count(t, "refresh_comments_days", 7, p),
         communities=tuple(communities), community_templates=tuple(community_templates),
+        sweep=_sweep(c, t, p),
     )
+
+
+SWEEP_KEYS = {"sweep", "submissions", "comments", "every", "expected_per_day"}
+_EVERY = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _sweep(c: _Checker, t: dict, p: str) -> Sweep | None:
+    """``sweep``, ``submissions``, ``comments``, ``every``, ``expected_per_day`` of one scope."""
+    on = c.get(t, "sweep", bool, False, p)
+    if not on:
+        for k in sorted(SWEEP_KEYS - {"sweep"}):
+            if k in t:
+                c.fail(f"{p}{k}", "only applies to a swept scope (sweep = true)")
+        return None
+    subs, coms = c.get(t, "submissions", bool, True, p), c.get(t, "comments", bool, True, p)
+    if not (subs or coms):
+        c.fail(f"{p}sweep", "sweeps nothing: submissions and comments are both false")
+    every = None
+    raw = c.get(t, "every", str, "", p)
+    if raw:
+        unit, num = raw[-1:], raw[:-1]
+        if unit not in _EVERY or not num.isdigit() or int(num) == 0:
+            c.fail(f"{p}every", f"must be a duration like \"15m\", \"2h\" or \"1d\", got {raw!r}")
+        else:
+            every = timedelta(seconds=int(num) * _EVERY[unit])
+    epd = c.count(t, "expected_per_day", 0, p, minimum=1) if "expected_per_day" in t else None
+    return Sweep(submissions=subs, comments=coms, every=every, expected_per_day=epd)
 
 
 def _subreddits(c: _Checker, t: dict, p: str) -> list[str]:
@@ -382,7 +445,7 @@ def _communities(c: _Checker, raw: Any, p: str) -> list[Community]:
     for i, t in enumerate(raw):
         key = f"{p}communities[{i}]."
         c.unknown_keys(t, {"subreddits", "templates", "product", "aliases", "scope", "priority",
-                           "posts_per_query"}, key)
+                           "posts_per_query", *SWEEP_KEYS}, key)
         product = c.get(t, "product", str, "", key).strip() or None
         aliases = c.strings(t, "aliases", key, required=False)
         if aliases and not product:
@@ -399,7 +462,7 @@ def _communities(c: _Checker, raw: Any, p: str) -> list[Community]:
         out.append(Community(
             subreddits=tuple(_subreddits(c, t, key)), templates=tuple(templates) if templates is not None else (),
             product=product, aliases=tuple(aliases), scope=_scope(c, t, key),
-            priority=c.get(t, "priority", int, 0, key), posts_per_query=ppq))
+            priority=c.get(t, "priority", int, 0, key), posts_per_query=ppq, sweep=_sweep(c, t, key)))
     return out
 
 
@@ -501,6 +564,52 @@ def expand(plan: Plan) -> list[PlannedQuery]:
             seen.add(q.query_id)
             unique.append(q)
     return unique
+
+
+def expand_sweeps(plan: Plan, source: str = "reddit") -> list[PlannedQuery]:
+    """One ``kind="sweep"`` query per swept subreddit and listing, highest priority first.
+
+    Sweeps are queries in every sense lineage needs (a query id, a ``queries`` row, hits,
+    a cursor), so funnel, yield and methods count them like searches; their ``template`` is
+    :func:`sweep_lineage` (``sweep:r/replika``). They are not in :func:`expand`, which
+    lists what is *searched*. A subreddit swept by two scopes is swept once, at the higher
+    priority, attributed to the first scope that names a product.
+    """
+    if not plan.reddit:
+        return []
+    r = plan.reddit
+    scopes: list[tuple[str, Sweep, str | None, int]] = []
+    if r.sweep:
+        scopes += [(s, r.sweep, None, 0) for s in r.subreddits]
+    for com in r.communities:
+        if com.sweep:
+            scopes += [(s, com.sweep, com.product, com.priority) for s in com.subreddits]
+    out: dict[str, PlannedQuery] = {}
+    for sub, sw, product, priority in sorted(scopes, key=lambda x: -x[3]):
+        for listing in SWEEP_KINDS:
+            if not getattr(sw, listing):
+                continue
+            lineage = sweep_lineage(sub)
+            rendered = f"{lineage}/{listing}"
+            qid = query_id(source, sub, rendered)
+            if qid in out:
+                if out[qid].product is None and product:
+                    out[qid] = replace(out[qid], product=product)
+                continue
+            out[qid] = PlannedQuery(
+                query_id=qid, source=source, scope=sub, text=lineage, rendered=rendered,
+                product=product, template=lineage, priority=priority,
+                limit=REDDIT_LISTING_CAP if source == "reddit" else None, kind="sweep",
+                listing=listing, every=sw.every, expected_per_day=sw.expected_per_day)
+    return list(out.values())
+
+
+def swept_subreddits(plan: Plan) -> tuple[str, ...]:
+    """Every subreddit the plan sweeps (either listing), in plan order."""
+    seen: dict[str, None] = {}
+    for q in expand_sweeps(plan):
+        seen.setdefault(q.scope, None)
+    return tuple(seen)
 
 
 def expand_archive(plan: Plan) -> list[PlannedQuery]:

@@ -29,7 +29,7 @@ from miner.core.db import Warehouse
 from miner.flows.process import process_warehouse
 from miner.pipeline import refresh_deletions
 from miner.plan.budget import plan_run
-from miner.plan.plan import Plan, PlannedQuery, expand, load_plan
+from miner.plan.plan import Plan, PlannedQuery, harvest_queries, load_plan
 from miner.replay.server import ReplayServer
 from miner.report.funnel import funnel
 
@@ -105,7 +105,7 @@ def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = No
     the_plan = load_plan(plan)
     if rpm:
         the_plan = replace(the_plan, budget=replace(the_plan.budget, reddit_requests_per_minute=rpm))
-    queries = expand(the_plan)
+    queries = harvest_queries(the_plan)
     with harvest_lock(wh_path), ExitStack() as stack:
         if replay:
             reddit_url = newsapi_url = stack.enter_context(ReplayServer()).url

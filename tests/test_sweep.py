@@ -1,0 +1,156 @@
+"""Sweeping whole communities: the real praw client reads the replay server's ``new`` and
+comment listings page by page, back to the last pass, within Reddit's ~1,000-item cap."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from miner.collect.store import lost_windows
+from miner.core.config import Endpoints
+from miner.core.db import Warehouse
+from miner.plan.plan import load_plan
+from miner.replay.server import Fault, ReplayOptions, ReplayServer
+from tests.helpers import harvest
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBS = ("mentalhealth", "depression")
+
+
+def sweep_plan(tmp_path, subs=SUBS) -> Path:
+    p = tmp_path / "sweep.toml"
+    p.write_text(f'''name = "sweep"
+[reddit]
+templates = []
+subreddits = []
+[[reddit.communities]]
+subreddits = {list(subs)!r}
+sweep = true
+'''.replace("'", '"'))
+    return p
+
+
+def in_community(corpus, subs=SUBS, until: float | None = None) -> tuple[set[str], set[str]]:
+    """Doc ids of the submissions and comments the communities hold (visible by ``until``)."""
+    keep = {s.lower() for s in subs}
+    seen = lambda t: until is None or t <= until  # noqa: E731
+    subs_ = {s.doc_id for s in corpus.submissions if s.subreddit.lower() in keep and seen(s.created_utc)}
+    coms = {c.doc_id for c, s in corpus.comments() if s.subreddit.lower() in keep and seen(c.created_utc)}
+    return subs_, coms
+
+
+def stored(wh: Warehouse, kind: str) -> set[str]:
+    return {d for (d,) in wh.rows("SELECT doc_id FROM documents WHERE kind = ?", [kind])}
+
+
+def sweep_requests(wh: Warehouse, run_id: str) -> dict[str, int]:
+    return dict(wh.rows("SELECT q.rendered, count(*) FROM requests r JOIN queries q USING (query_id) "
+                        "WHERE r.run_id = ? GROUP BY 1", [run_id]))
+
+
+def test_a_sweep_stores_every_item_of_its_communities_in_pages_and_a_rerun_costs_one_request(
+        fresh_replay, wh, corpus, tmp_path):
+    plan = load_plan(sweep_plan(tmp_path))
+    ep = Endpoints(fresh_replay.url, fresh_replay.url)
+    run1, outcomes = harvest(wh, plan, ep, sources=("reddit",))
+    assert [o.status for o in outcomes] == ["ok"] * 4
+    want_subs, want_comments = in_community(corpus)
+    assert stored(wh, "submission") == want_subs and stored(wh, "comment") == want_comments
+    # every swept document has a hit with the sweep's own lineage
+    rows = wh.rows("SELECT h.doc_id, q.template, h.via FROM hits h JOIN queries q USING (query_id)")
+    assert {d for d, _, _ in rows} == want_subs | want_comments
+    assert {(t, v) for _, t, v in rows} == {("sweep:r/mentalhealth", "sweep"), ("sweep:r/depression", "sweep")}
+    # 248 and 229 comments: three pages each at 100 a request
+    reqs = sweep_requests(wh, run1)
+    assert reqs["sweep:r/mentalhealth/comments"] == 3 and reqs["sweep:r/depression/comments"] == 3
+    assert lost_windows(wh) == []
+    run2, outcomes = harvest(wh, plan, ep, sources=("reddit",))
+    assert sum(o.new_documents for o in outcomes) == 0
+    assert set(sweep_requests(wh, run2).values()) == {1}
+
+
+def test_new_items_since_the_last_pass_are_read_back_to_it_without_gaps(fresh_replay, wh, corpus, tmp_path):
+    plan = load_plan(sweep_plan(tmp_path))
+    ep = Endpoints(fresh_replay.url, fresh_replay.url)
+    times = sorted(c.created_utc for c, s in corpus.comments() if s.subreddit.lower() in SUBS)
+    cutoff = times[len(times) // 2]
+    fresh_replay.set_clock(cutoff)
+    harvest(wh, plan, ep, sources=("reddit",))
+    assert stored(wh, "comment") == in_community(corpus, until=cutoff)[1]
+    fresh_replay.set_clock(None)
+    harvest(wh, plan, ep, sources=("reddit",))
+    assert stored(wh, "comment") == in_community(corpus)[1]
+    assert wh.scalar("SELECT count(*) FROM hits") == wh.scalar("SELECT count(*) FROM documents")
+
+
+def test_a_gap_longer_than_the_listing_reaches_is_recorded_as_a_lost_window(corpus, tmp_path):
+    """Reddit's listings stop at ~1,000 items; here the cap is 100, so 248 comments overflow it."""
+    plan = load_plan(sweep_plan(tmp_path, ("mentalhealth",)))
+    comments = sorted((c for c, s in corpus.comments() if s.subreddit == "mentalhealth"), key=lambda c: c.created_utc)
+    first = comments[9].created_utc  # the first pass sees the 10 oldest comments
+    with ReplayServer(corpus, options=ReplayOptions(listing_cap=100)) as server, \
+            Warehouse.open(tmp_path / "w.duckdb") as wh:
+        ep = Endpoints(server.url, server.url)
+        server.set_clock(first)
+        harvest(wh, plan, ep, sources=("reddit",))
+        server.set_clock(None)
+        run2, _ = harvest(wh, plan, ep, sources=("reddit",))
+        [window] = lost_windows(wh, run2)
+        reached = comments[-100:]  # the 100 newest: all the listing shows
+        assert (window.community, window.listing) == ("mentalhealth", "comments")
+        assert window.window_from.timestamp() == pytest.approx(first, abs=1)
+        assert window.window_to.timestamp() == pytest.approx(reached[0].created_utc, abs=1)
+        lost = {c.doc_id for c in comments[10:-100]}
+        have = stored(wh, "comment")
+        assert lost and not lost & have and {c.doc_id for c in reached} <= have
+        # the submissions listing reached its last pass: nothing lost there
+        assert [w.listing for w in lost_windows(wh)] == ["comments"]
+
+
+def test_faults_mid_sweep_are_retried_and_the_sweep_is_complete(fresh_replay, wh, corpus, tmp_path):
+    plan = load_plan(sweep_plan(tmp_path))
+    ep = Endpoints(fresh_replay.url, fresh_replay.url)
+    for kind in ("429", "503", "malformed", "short"):
+        fresh_replay.add_fault(Fault("stream", kind, first=1))
+        fresh_replay.add_fault(Fault("new", kind, first=1))
+    run_id, outcomes = harvest(wh, plan, ep, sources=("reddit",))
+    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
+    want_subs, want_comments = in_community(corpus)
+    assert stored(wh, "submission") == want_subs and stored(wh, "comment") == want_comments
+    assert wh.scalar("SELECT count(*) FROM requests WHERE run_id = ? AND error IS NOT NULL", [run_id]) >= 2
+
+
+def snapshot(wh: Warehouse) -> tuple[set, set]:
+    return (set(wh.rows("SELECT doc_id, content_hash FROM documents")),
+            set(wh.rows("SELECT query_id, doc_id, via, rank FROM hits")))
+
+
+def test_sigkill_mid_sweep_then_rerun_equals_an_uninterrupted_sweep(corpus, tmp_path):
+    plan = sweep_plan(tmp_path, ("mentalhealth", "depression", "anxiety", "CPTSD", "bipolar"))
+    script = ROOT / "bench" / "harvest_worker.py"
+    slow = ReplayOptions(faults=[Fault(e, "slow", rate=1.0, seconds=0.12) for e in ("new", "stream")])
+    rng = random.Random(5)
+    with ReplayServer(corpus, options=slow) as server:
+        def run(path: Path) -> None:
+            done = subprocess.run([sys.executable, str(script), str(path), str(plan), server.url],
+                                  capture_output=True, text=True, timeout=180)
+            assert done.returncode == 0, done.stderr
+        run(tmp_path / "ref.duckdb")
+        with Warehouse.open(tmp_path / "ref.duckdb") as wh:
+            reference = snapshot(wh)
+        for trial in range(2):
+            path = tmp_path / f"kill{trial}.duckdb"
+            proc = subprocess.Popen([sys.executable, str(script), str(path), str(plan), server.url],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(2.0, 3.5))  # start-up ~1.5 s; the sweep takes ~3 s more
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            run(path)
+            with Warehouse.open(path) as wh:
+                assert snapshot(wh) == reference, f"trial {trial}"

@@ -8,14 +8,17 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from miner.collect.store import lost_windows
 from miner.core.config import Endpoints
 from miner.core.db import Warehouse
-from miner.plan.plan import load_plan
+from miner.cli import main
+from miner.plan.plan import harvest_queries, load_plan
 from miner.replay.server import Fault, ReplayOptions, ReplayServer
 from tests.helpers import harvest
 
@@ -111,6 +114,41 @@ def test_a_gap_longer_than_the_listing_reaches_is_recorded_as_a_lost_window(corp
         assert lost and not lost & have and {c.doc_id for c in reached} <= have
         # the submissions listing reached its last pass: nothing lost there
         assert [w.listing for w in lost_windows(wh)] == ["comments"]
+    # `miner plan show` lists the window to backfill, and the volume it observed
+    res = CliRunner().invoke(main, ["plan", "show", str(plan.path), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert res.exit_code == 0, res.output
+    assert "Lost windows" in res.output and "backfill" in res.output
+    assert "observed" in res.output
+
+
+def test_plan_show_prints_requests_a_day_and_warns_when_a_listing_outruns_its_cadence(tmp_path, wh_path):
+    p = tmp_path / "big.toml"
+    p.write_text('name = "big"\n[reddit]\n[[reddit.communities]]\nsubreddits = ["ChatGPT"]\nsweep = true\n'
+                 'submissions = false\nexpected_per_day = 40000\n'
+                 '[[reddit.communities]]\nsubreddits = ["replika"]\nsweep = true\nexpected_per_day = 2000\n'
+                 'every = "2h"\n')
+    res = CliRunner().invoke(main, ["plan", "show", str(p), "--warehouse", str(wh_path)])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    # r/ChatGPT comments: one run a day, 40,000 items = 400 pages + 1
+    assert "r/ChatGPT │ comments │ 40000 │ plan │ 1 │ 401" in out
+    assert "r/replika │ submissions │ 2000 │ plan │ 12 │ 32" in out
+    assert 'r/ChatGPT comments: about 40,000 a day' in out and 'every = "36m"' in out
+    assert "r/replika" not in out.split("warning:", 1)[1]  # 12 runs a day reach 12,000 items
+
+
+def test_schedule_deploys_each_sweep_cadence_as_its_own_schedule(tmp_path, wh_path):
+    p = tmp_path / "cadence.toml"
+    p.write_text('name = "cadence"\n[reddit]\n[[reddit.communities]]\nsubreddits = ["ChatGPT"]\nsweep = true\n'
+                 'every = "15m"\n[[reddit.communities]]\nsubreddits = ["replika"]\nsweep = true\n')
+    res = CliRunner().invoke(main, ["schedule", str(p), "--dry-run", "--warehouse", str(wh_path)])
+    assert res.exit_code == 0, res.output
+    assert "nightly-harvest/nightly\n" in res.output and "nightly-harvest/nightly-sweep-15m" in res.output
+    assert "every 15m" in res.output and "sweep_every_seconds = 900" in res.output
+    plan = load_plan(p)
+    assert {q.scope for q in harvest_queries(plan, main=True)} == {"replika"}
+    assert {q.scope for q in harvest_queries(plan, timedelta(minutes=15))} == {"ChatGPT"}
+    assert {q.scope for q in harvest_queries(plan)} == {"replika", "ChatGPT"}  # a run by hand: everything
 
 
 def test_faults_mid_sweep_are_retried_and_the_sweep_is_complete(fresh_replay, wh, corpus, tmp_path):

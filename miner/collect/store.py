@@ -168,6 +168,20 @@ def save_page(wh: Warehouse, page: Page, run_id: str) -> tuple[int, int]:
     return new, hits
 
 
+def observed_per_day(wh: Warehouse, query_ids: list[str], days: int = 7) -> dict[str, float]:
+    """Items a day each sweep found over its last ``days`` days of items (by creation time),
+    for queries with at least one full day of history."""
+    rows = wh.rows(
+        "WITH h AS (SELECT h.query_id, d.created_at FROM hits h JOIN documents d USING (doc_id) "
+        "           WHERE h.query_id IN (SELECT unnest(?)) AND d.created_at IS NOT NULL), "
+        "s AS (SELECT query_id, max(created_at) AS newest, min(created_at) AS oldest FROM h GROUP BY 1) "
+        "SELECT s.query_id, count(*), "
+        "       date_diff('second', greatest(s.oldest, s.newest - to_days(?)), s.newest) / 86400.0 "
+        "FROM h JOIN s USING (query_id) WHERE h.created_at >= s.newest - to_days(?) "
+        "GROUP BY s.query_id, s.newest, s.oldest", [query_ids, days, days])
+    return {q: n / span for q, n, span in rows if span and span >= 1}
+
+
 def lost_windows(wh: Warehouse, run_id: str | None = None) -> list[LostWindow]:
     """Windows sweeps could not read (of one run, or all), oldest first."""
     where, args = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])

@@ -607,9 +607,24 @@ def expand_sweeps(plan: Plan, source: str = "reddit") -> list[PlannedQuery]:
     return list(out.values())
 
 
-def harvest_queries(plan: Plan) -> list[PlannedQuery]:
-    """Everything a live harvest runs: the searches, then the sweeps."""
-    return expand(plan) + expand_sweeps(plan)
+def harvest_queries(plan: Plan, every: timedelta | None = None, *, main: bool = False) -> list[PlannedQuery]:
+    """What a live harvest runs: the searches, then the sweeps.
+
+    A swept scope with its own cadence (``every = "15m"``) is its own schedule: ``every``
+    selects only the sweeps of that cadence, and ``main=True`` (the plan's main schedule)
+    leaves them out. With neither, everything runs (a harvest started by hand).
+    """
+    sweeps = expand_sweeps(plan)
+    if every is not None:
+        return [q for q in sweeps if q.every == every]
+    if main:
+        return expand(plan) + [q for q in sweeps if q.every is None]
+    return expand(plan) + sweeps
+
+
+def cadences(plan: Plan) -> list[timedelta]:
+    """The distinct own cadences of the plan's sweeps, shortest first."""
+    return sorted({q.every for q in expand_sweeps(plan) if q.every is not None})
 
 
 def swept_subreddits(plan: Plan) -> tuple[str, ...]:

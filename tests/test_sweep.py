@@ -192,3 +192,30 @@ def test_sigkill_mid_sweep_then_rerun_equals_an_uninterrupted_sweep(corpus, tmp_
             run(path)
             with Warehouse.open(path) as wh:
                 assert snapshot(wh) == reference, f"trial {trial}"
+
+
+@pytest.mark.slow
+def test_a_swept_and_searched_plan_queues_both_lanes_and_says_which_found_what(prefect_harness, replay, tmp_path,
+                                                                                wh_path, corpus):
+    """The whole path: `miner harvest` (Prefect flow, praw against the replay server), process,
+    then the queue, the funnel and `miner triage next` tell the two lanes apart."""
+    p = tmp_path / "lanes.toml"
+    p.write_text('name = "lanes"\nproducts = ["ChatGPT"]\n[reddit]\ntemplates = ["{product} and refuse"]\n'
+                 'subreddits = ["mentalhealth"]\ncomments_per_post = 2\n'
+                 '[[reddit.communities]]\nsubreddits = ["replika"]\nsweep = true\n')
+    args = ["harvest", str(p), "--reddit-url", replay.url, "--rpm", "0", "--no-deletion-check",
+            "--warehouse", str(wh_path)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "candidates: swept" in res.output and "candidates: matched a query" in res.output
+    with Warehouse.open(wh_path, read_only=True) as wh:
+        lanes = dict(wh.rows("SELECT found_by, count(*) FROM v_queue GROUP BY ALL"))
+        queued = dict(wh.rows("SELECT doc_id, found_by FROM v_queue WHERE community = 'replika'"))
+        readable = {d for (d,) in wh.rows(
+            "SELECT d.doc_id FROM documents d JOIN clean_texts c USING (doc_id) LEFT JOIN dup_members g USING (doc_id) "
+            "WHERE d.community = 'replika' AND d.state = 'ok' AND c.state = 'ok' AND coalesce(g.is_canonical, true)")}
+    assert lanes.get("swept") and lanes.get("matched a query")
+    # every readable r/replika story is queued, found by the sweep, though no search matched most
+    assert readable and set(queued) == readable and all("swept" in f for f in queued.values())
+    res = CliRunner().invoke(main, ["triage", "stats", "--warehouse", str(wh_path)])
+    assert "found by: swept" in res.output and "found by: matched a query" in res.output

@@ -18,12 +18,12 @@ from miner.core.config import Endpoints  # noqa: E402
 from miner.core.db import Warehouse  # noqa: E402
 from miner.collect.store import finish_run, harvest_lock, news_requests_today, query_history, start_run
 from miner.collect.harvest import harvest_query, skip_queries
-from miner.plan.plan import expand, load_plan  # noqa: E402
+from miner.plan.plan import harvest_queries, load_plan  # noqa: E402
 
 
 def main(warehouse: str, plan_path: str, url: str) -> str:
     plan = load_plan(plan_path)
-    queries = expand(plan)
+    queries = harvest_queries(plan)
     endpoints = Endpoints(reddit_url=url, newsapi_url=url, pace=False, timeout=5)
     with harvest_lock(warehouse):
         with Warehouse.open(warehouse) as wh:

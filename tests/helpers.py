@@ -8,7 +8,7 @@ from miner.collect.sources import sources_for
 from miner.collect.store import QueryOutcome, finish_run, start_run
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
-from miner.plan.plan import Plan, expand
+from miner.plan.plan import Plan, harvest_queries
 
 NO_SLEEP = RetryPolicy(attempts=3, base_seconds=0.0, sleep=lambda s: None)
 
@@ -20,7 +20,7 @@ def harvest(wh: Warehouse, plan: Plan, endpoints, *, sources=("reddit", "news"),
     h = Harvester(wh, plan, run_id, Pseudonymizer(installation_secret(wh.path)),
                   reddit=sources_for(endpoints, "reddit", None) if "reddit" in sources else None,
                   news=sources_for(endpoints, "news") if "news" in sources else None, retry=retry)
-    outcomes = [h.run_query(q) for q in expand(plan) if q.source in sources]
+    outcomes = [h.run_query(q) for q in harvest_queries(plan) if q.source in sources]
     finish_run(wh, run_id, outcomes)
     return run_id, outcomes
 

@@ -53,6 +53,10 @@ def print_summary(summary: dict) -> None:
                   f"{summary['requests']} requests")
     if summary.get("note"):
         console.print(f"[yellow]{summary['note']}[/yellow]")
+    for w in summary.get("lost_windows", []):
+        console.print(f"[yellow]Lost window[/yellow]: r/{w['community']} {w['listing']} from {w['window_from']} to "
+                      f"{w['window_to']} is older than the listing reaches; backfill it from a dump "
+                      f"(miner import reddit-dump FILE --plan PLAN)")
     deletions = summary.get("deletions")
     if deletions and not deletions.get("skipped"):
         console.print(f"Deletions: {deletions['checked']} documents re-checked at the source, "

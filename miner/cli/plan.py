@@ -9,9 +9,12 @@ from pathlib import Path
 import click
 
 from miner.cli import main
-from miner.cli.common import FORMAT, console, open_existing, print_rows, warehouse_option
+from miner.cli.common import FORMAT, console, open_existing, print_rows, warehouse_option, warehouse_path
+from miner.collect.store import lost_windows, observed_per_day
+from miner.core.db import Warehouse
 from miner.core.errors import MinerError
-from miner.plan.plan import estimate, expand, load_plan
+from miner.plan.budget import sweep_load, sweep_warnings
+from miner.plan.plan import estimate, harvest_queries, load_plan
 from miner.replay.load import replay_corpus
 from miner.tuning.evaluate import (EvalCorpus, Labels, annotation_labels, dump_corpus, evaluate, load_labels,
                                    warehouse_corpus)
@@ -25,10 +28,15 @@ def plan() -> None:
 @plan.command("show")
 @click.argument("plan_file", type=click.Path(path_type=Path))
 @FORMAT
-def show(plan_file: Path, fmt: str) -> None:
-    """Print every query PLAN_FILE expands to, rendered per source, and an API budget estimate."""
+@warehouse_option
+def show(plan_file: Path, fmt: str, warehouse: Path | None) -> None:
+    """Print every query PLAN_FILE expands to, rendered per source, and an API budget estimate.
+
+    Swept communities get their requests a day (from the volume the warehouse observed, else
+    the plan's expected_per_day) and the windows past sweeps could not reach.
+    """
     p = load_plan(plan_file)
-    queries = expand(p)
+    queries = harvest_queries(p)
     rows = [(q.query_id, q.source, q.scope, q.product or "", q.rendered, q.priority, q.limit) for q in queries]
     if fmt != "table":
         print_rows(["query_id", "source", "scope", "product", "rendered", "priority", "max_items"], rows, fmt)
@@ -54,6 +62,29 @@ def show(plan_file: Path, fmt: str) -> None:
                              _duration(b.minutes_at_limit)))
         print_rows(["priority", "source", "queries", "search requests", "comment requests (max)", "time at limit"],
                    rows, title="Cumulative, highest priority first")
+    sweeps = [q for q in queries if q.kind == "sweep"]
+    if sweeps:
+        _show_sweeps(p, sweeps, warehouse_path(warehouse))
+
+
+def _show_sweeps(p, sweeps, path: Path) -> None:
+    """Requests a day per swept listing, warnings, and the lost windows to backfill."""
+    observed, windows = {}, []
+    if path.exists():
+        with Warehouse.open(path, read_only=True) as wh:
+            observed = observed_per_day(wh, [q.query_id for q in sweeps])
+            windows = lost_windows(wh)
+    loads = sweep_load(sweeps, observed)
+    print_rows(["community", "listing", "items/day", "from", "runs/day", "requests/day"],
+               [(f"r/{x.community}", x.listing, None if x.per_day is None else round(x.per_day),
+                 x.basis, round(x.runs_per_day, 1), None if x.requests_per_day is None else round(x.requests_per_day))
+                for x in loads], title="Sweeps")
+    for line in sweep_warnings(loads, p.budget):
+        console.print(f"[yellow]warning:[/yellow] {line}")
+    if windows:
+        print_rows(["community", "listing", "from", "to", "run"],
+                   [(f"r/{w.community}", w.listing, w.window_from, w.window_to, w.run_id) for w in windows],
+                   title="Lost windows (older than the listing reached): backfill them from a dump")
 
 
 def _duration(minutes: float) -> str:

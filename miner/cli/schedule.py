@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ from miner.cli import main
 from miner.cli.common import console, warehouse_option, warehouse_path
 from miner.core.errors import MinerError
 from miner.flows.server import prefect_api
-from miner.plan.plan import load_plan
+from miner.plan.plan import cadences, load_plan
 
 
 @main.command("schedule")
@@ -34,7 +35,7 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
     """
     from prefect.client.schemas.schedules import CronSchedule
 
-    load_plan(plan_file)
+    plan = load_plan(plan_file)
     try:
         CronSchedule(cron=cron, timezone="UTC")
     except ValueError as exc:
@@ -43,14 +44,35 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
 
     parameters = {"plan": str(plan_file.resolve()), "warehouse": str(warehouse_path(warehouse).resolve()),
                   "replay": replay, "process": not no_process}
+    every = cadences(plan)
+    deployments = [nightly_harvest.to_deployment(
+        name=name, cron=cron, paused=paused, concurrency_limit=1,
+        parameters={**parameters, **({"sweep_every_seconds": 0} if every else {})})]
+    # A swept scope with its own cadence gets its own schedule: it only harvests (the main
+    # schedule processes), and never overlaps another run (one run at a time, below).
+    deployments += [nightly_harvest.to_deployment(
+        name=f"{name}-sweep-{_every(e)}", interval=e, paused=paused, concurrency_limit=1,
+        parameters={**parameters, "process": False, "check_deletions_daily": False,
+                    "sweep_every_seconds": int(e.total_seconds())}) for e in every]
     if dry_run:
-        deployment = nightly_harvest.to_deployment(name=name, cron=cron, parameters=parameters, paused=paused,
-                                                   concurrency_limit=1)
-        console.print(f"deployment: nightly-harvest/{deployment.name}")
-        console.print(f"schedule:   {deployment.schedules[0].schedule.cron} (UTC){' paused' if paused else ''}")
-        for k, v in parameters.items():
-            console.print(f"  {k} = {v}")
+        for d in deployments:
+            s = d.schedules[0].schedule
+            when = f"{s.cron} (UTC)" if getattr(s, "cron", None) else f"every {_every(s.interval)}"
+            console.print(f"deployment: nightly-harvest/{d.name}")
+            console.print(f"schedule:   {when}{' paused' if paused else ''}")
+            for k, v in d.parameters.items():
+                console.print(f"  {k} = {v}")
         return
+    from prefect import serve
+
     with prefect_api(port) as api:
         console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")
-        nightly_harvest.serve(name=name, cron=cron, parameters=parameters, paused=paused, global_limit=1)
+        serve(*deployments, limit=1)
+
+
+def _every(e: timedelta) -> str:
+    seconds = int(e.total_seconds())
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % n == 0:
+            return f"{seconds // n}{unit}"
+    return f"{seconds}s"

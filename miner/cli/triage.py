@@ -98,7 +98,8 @@ def next_cmd(annotator, all_documents, warehouse) -> None:
             f"position {item.position if item.position is not None else '-'} of {item.remaining}")
     cluster = (f"cluster {item.cluster_id}{' (new)' if item.cluster_is_new else ''}: {', '.join(item.cluster_keywords)}"
                if item.cluster_id else "cluster: none (outlier lane)")
-    where = f"{item.source} {item.kind}" + (f" in {item.community}" if item.community else "")
+    where = (f"{item.source} {item.kind}" + (f" in {item.community}" if item.community else "")
+             + (f", {item.found_by}" if item.found_by else ""))
     cats = care.categories(f"{item.title or ''}\n{item.text}")  # the web app's warnings, same words
     if cats:
         console.print(f"[yellow]{care.warning(cats)}[/yellow]")
@@ -197,7 +198,9 @@ def stats_cmd(fmt, warehouse) -> None:
         s = stats(wh)
         head = queue(wh, 10)
     scorer = s["scorer"] or {}
-    rows = [("queue (documents with hits)", s["queue"]), ("queue (all documents)", s["queue_all_documents"]),
+    rows = [("queue (documents with hits)", s["queue"]),
+            *[(f"  found by: {lane}", n) for lane, n in s["queue_by_lane"].items()],
+            ("queue (all documents)", s["queue_all_documents"]),
             *[(f"decided: {k}", v) for k, v in s["decisions"].items()],
             *[(f"reason: {k}", v) for k, v in s["reasons"].items()],
             *[(f"annotator: {k}", v) for k, v in s["annotators"].items()],

@@ -121,7 +121,7 @@ class Harvester:
             if q.source == "reddit":
                 if self.reddit is None:
                     raise PermanentError("no Reddit source configured")
-                self._reddit_pass(q, outcome)
+                (self._sweep_pass if q.kind == "sweep" else self._reddit_pass)(q, outcome)
             elif q.source == "news":
                 if self.news is None:
                     raise PermanentError("no news source configured")
@@ -180,6 +180,46 @@ class Harvester:
             self._thread_comments(q, submissions, page)
             after = fetched.data["data"].get("after")
             finished = reached_old or not after or not children or rank >= q.limit
+            self._load(page, self._state_after_page(q, st, finished, after, rank, newest), outcome)
+            if finished:
+                return
+
+    def _sweep_pass(self, q: PlannedQuery, outcome: QueryOutcome) -> None:
+        """Read a community's listing (``new`` submissions or the comment stream) newest first,
+        back to the last pass's high-water mark; every item is a ``via = 'sweep'`` hit.
+
+        Reddit stops a listing at about 1,000 items. A pass that runs out of listing before
+        it reaches the high-water mark could not read what lies between: it records that
+        window (:func:`miner.collect.store.save_lost_window`) for a dump backfill, in the same
+        transaction as its last page. An unchanged community costs one request.
+        """
+        st = store.query_cursor(self.wh, q.query_id)
+        after, rank, newest = st.cursor, st.pass_rank, st.pass_newest
+        kind, normalize = ("t3", reddit_submission) if q.listing == "submissions" else ("t1", reddit_comment)
+        while True:
+            page = Page()
+            fetched = self._fetch(q, page, lambda: self.reddit.listing(q.scope, q.listing, after=after))
+            children = [c["data"] for c in fetched.data["data"]["children"] if c.get("kind") == kind]
+            page.requests[-1].items = len(children)
+            reached_old, oldest = False, None
+            for item in children:
+                doc = normalize(item, self.p)
+                doc.payload_id = fetched.payload_id
+                if st.high_water and doc.created_at and doc.created_at < st.high_water:
+                    reached_old = True
+                    break
+                rank += 1
+                page.docs.append(doc)
+                page.hits.append(self._hit(q, doc, "sweep", rank, fetched))
+                if doc.created_at:
+                    newest = max(newest or doc.created_at, doc.created_at)
+                    oldest = min(oldest or doc.created_at, doc.created_at)
+            after = fetched.data["data"].get("after")
+            capped = q.limit is not None and rank >= q.limit
+            finished = reached_old or not after or not children or capped
+            if finished and not reached_old and st.high_water and oldest and oldest > st.high_water:
+                page.lost_windows.append(store.LostWindow(q.query_id, q.scope, q.listing, self.run_id,
+                                                          st.high_water, oldest))
             self._load(page, self._state_after_page(q, st, finished, after, rank, newest), outcome)
             if finished:
                 return

@@ -36,7 +36,7 @@ from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.core.records import Document, Hit, RawPayload, RequestLog
 from miner.plan.budget import QueryHistory
-from miner.plan.plan import Plan, PlannedQuery, expand
+from miner.plan.plan import Plan, PlannedQuery, harvest_queries
 
 
 # -- plans and runs ------------------------------------------------------------------------
@@ -72,7 +72,7 @@ def start_run(wh: Warehouse, plan: Plan, *, endpoint: str, flow_run_id: str | No
     run_id = new_run_id()
     wh.execute("UPDATE harvest_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
                [now_utc()])
-    register_plan(wh, plan, expand(plan))
+    register_plan(wh, plan, harvest_queries(plan))
     wh.insert("harvest_runs", [{"run_id": run_id, "plan_id": plan.plan_id, "started_at": now_utc(),
                                 "finished_at": None, "status": "running", "endpoint": endpoint,
                                 "flow_run_id": flow_run_id}])
@@ -136,6 +136,20 @@ class Page:
     payloads: list[RawPayload] = field(default_factory=list)
     requests: list[RequestLog] = field(default_factory=list)
     comments_fetched: list[str] = field(default_factory=list)  # submission doc_ids
+    lost_windows: list["LostWindow"] = field(default_factory=list)
+
+
+@dataclass
+class LostWindow:
+    """Time a sweep could not read: between the previous pass's newest item and the oldest
+    item this pass's listing still reached (Reddit stops a listing at about 1,000 items)."""
+
+    query_id: str
+    community: str
+    listing: str  # submissions | comments
+    run_id: str
+    window_from: datetime
+    window_to: datetime
 
 
 def save_page(wh: Warehouse, page: Page, run_id: str) -> tuple[int, int]:
@@ -148,7 +162,32 @@ def save_page(wh: Warehouse, page: Page, run_id: str) -> tuple[int, int]:
     if page.comments_fetched:
         wh.execute("UPDATE documents SET comments_fetched_at = ? WHERE doc_id IN (SELECT unnest(?))",
                    [now_utc(), page.comments_fetched])
+    if page.lost_windows:
+        wh.insert("lost_windows", [{**vars(w), "recorded_at": now_utc()} for w in page.lost_windows],
+                  on_conflict="DO NOTHING")
     return new, hits
+
+
+def observed_per_day(wh: Warehouse, query_ids: list[str], days: int = 7) -> dict[str, float]:
+    """Items a day each sweep found over its last ``days`` days of items (by creation time),
+    for queries with at least one full day of history."""
+    rows = wh.rows(
+        "WITH h AS (SELECT h.query_id, d.created_at FROM hits h JOIN documents d USING (doc_id) "
+        "           WHERE h.query_id IN (SELECT unnest(?)) AND d.created_at IS NOT NULL), "
+        "s AS (SELECT query_id, max(created_at) AS newest, min(created_at) AS oldest FROM h GROUP BY 1) "
+        "SELECT s.query_id, count(*), "
+        "       date_diff('second', greatest(s.oldest, s.newest - to_days(?)), s.newest) / 86400.0 "
+        "FROM h JOIN s USING (query_id) WHERE h.created_at >= s.newest - to_days(?) "
+        "GROUP BY s.query_id, s.newest, s.oldest", [query_ids, days, days])
+    return {q: n / span for q, n, span in rows if span and span >= 1}
+
+
+def lost_windows(wh: Warehouse, run_id: str | None = None) -> list[LostWindow]:
+    """Windows sweeps could not read (of one run, or all), oldest first."""
+    where, args = ("WHERE run_id = ?", [run_id]) if run_id else ("", [])
+    return [LostWindow(*r) for r in wh.rows(
+        "SELECT query_id, community, listing, run_id, window_from, window_to FROM lost_windows "
+        f"{where} ORDER BY window_from", args)]
 
 
 def save_payloads(wh: Warehouse, payloads: Iterable[RawPayload]) -> None:

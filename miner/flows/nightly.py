@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import replace
+from datetime import timedelta
 from typing import Callable
 
 from prefect import flow, get_run_logger, task
@@ -22,14 +23,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from miner.collect.harvest import harvest_query, refresh_comments, skip_queries
-from miner.collect.store import (QueryOutcome, finish_run, harvest_lock, news_requests_today, query_history,
-                                 start_run)
+from miner.collect.store import (QueryOutcome, finish_run, harvest_lock, lost_windows, news_requests_today,
+                                 query_history, start_run)
 from miner.core.config import Endpoints, resolve_warehouse
 from miner.core.db import Warehouse
 from miner.flows.process import process_warehouse
 from miner.pipeline import refresh_deletions
 from miner.plan.budget import plan_run
-from miner.plan.plan import Plan, PlannedQuery, expand, load_plan
+from miner.plan.plan import Plan, PlannedQuery, harvest_queries, load_plan
 from miner.replay.server import ReplayServer
 from miner.report.funnel import funnel
 
@@ -92,20 +93,26 @@ def prefect_reddit_throttle() -> Callable[[], None] | None:
 @flow(name="nightly-harvest", log_prints=True)
 def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = None, replay: bool = False,
                     reddit_url: str | None = None, newsapi_url: str | None = None,
-                    check_deletions_daily: bool = True, rpm: int | None = None, process: bool = True) -> dict:
+                    check_deletions_daily: bool = True, rpm: int | None = None, process: bool = True,
+                    sweep_every_seconds: int | None = None) -> dict:
     """Harvest every query of ``plan`` that the budget allows, then (``process=True``) bring
     every post-harvest stage up to date, and return the run's summary.
 
     ``replay=True`` starts the bundled replay server for the duration of the run and sends
     both sources there (no credentials, no network). ``rpm`` overrides the plan's Reddit
     requests per minute (0: do not pace, for a local server that enforces no limit).
+
+    ``sweep_every_seconds``: a schedule of its own for the plan's sweeps with that cadence
+    (``every``); 0 is the plan's main schedule, which leaves those sweeps out; ``None`` (a
+    run by hand) runs everything. See :func:`miner.plan.plan.harvest_queries`.
     """
     log = get_run_logger()
     wh_path = str(resolve_warehouse(warehouse))
     the_plan = load_plan(plan)
     if rpm:
         the_plan = replace(the_plan, budget=replace(the_plan.budget, reddit_requests_per_minute=rpm))
-    queries = expand(the_plan)
+    every = timedelta(seconds=sweep_every_seconds) if sweep_every_seconds else None
+    queries = harvest_queries(the_plan, every, main=sweep_every_seconds == 0)
     with harvest_lock(wh_path), ExitStack() as stack:
         if replay:
             reddit_url = newsapi_url = stack.enter_context(ReplayServer()).url
@@ -132,13 +139,18 @@ def nightly_harvest(plan: str = "queries/paper.toml", warehouse: str | None = No
             log.warning(line)
         with Warehouse.open(wh_path) as wh:
             status = finish_run(wh, run_id, outcomes, budget.message)
+            lost = [vars(w) for w in lost_windows(wh, run_id)]
+        for w in lost:
+            log.warning("r/%s %s: the listing did not reach back to the last pass; %s to %s is lost "
+                        "(backfill it from a dump)", w["community"], w["listing"], w["window_from"], w["window_to"])
         stages = process_warehouse(warehouse=wh_path)["stages"] if process else []
         with Warehouse.open(wh_path) as wh:
             rows = funnel(wh)
     summary = {"run_id": run_id, "status": status, "warehouse": wh_path, "note": budget.message,
             "queries": len(outcomes), "failed": sum(o.status == "failed" for o in outcomes),
             "deferred": sum(o.status in ("deferred", "skipped") for o in outcomes),
-            "requests": sum(o.requests for o in outcomes), "process": stages, "funnel": rows, **extra}
+            "requests": sum(o.requests for o in outcomes), "lost_windows": lost, "process": stages, "funnel": rows,
+            **extra}
     if status == "failed":  # the flow run's state says what the run record says
         return Failed(message=f"no query succeeded ({summary['failed']} failed)", data=summary)
     return summary

@@ -13,9 +13,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from miner.plan.plan import Budget, PlannedQuery
+from miner.plan.plan import REDDIT_LISTING_CAP, Budget, PlannedQuery
 
 REDDIT_PAGE = 100
+DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,71 @@ def plan_run(queries: list[PlannedQuery], budget: Budget, history: dict[str, Que
                          f"{n} lower-priority queries wait for the next run")
         message = "Budget cannot cover the whole plan. " + " | ".join(parts)
     return RunPlan(run, deferred, spent, message)
+
+
+@dataclass(frozen=True)
+class SweepLoad:
+    """What one swept listing costs a day, and whether its cadence keeps up with it.
+
+    ``per_day`` is the community's volume: observed in the warehouse over the last runs when
+    there are any, else the plan's ``expected_per_day``, else unknown (``None``).
+    """
+
+    community: str
+    listing: str
+    per_day: float | None
+    basis: str  # observed | plan | unknown
+    runs_per_day: float
+    requests_per_day: float | None
+    reach_per_day: int  # items the listing can show a day at this cadence (cap x runs)
+
+    @property
+    def outruns(self) -> bool:
+        """More items a day than the listing shows between runs: windows will be lost."""
+        return self.per_day is not None and self.per_day > self.reach_per_day
+
+    def cadence_needed(self) -> float | None:
+        """Longest interval (seconds) between runs at which the listing still reaches back."""
+        return DAY * REDDIT_LISTING_CAP / self.per_day if self.per_day else None
+
+
+def sweep_load(sweeps: list[PlannedQuery], observed: dict[str, float]) -> list[SweepLoad]:
+    """Requests a day for each swept listing: one per run, plus one per 100 new items.
+
+    A nightly plan runs each sweep once a day; ``every`` makes it its own schedule.
+    """
+    out = []
+    for q in sweeps:
+        runs = DAY / q.every.total_seconds() if q.every else 1.0
+        if q.query_id in observed:
+            per_day, basis = observed[q.query_id], "observed"
+        elif q.expected_per_day is not None:
+            per_day, basis = float(q.expected_per_day), "plan"
+        else:
+            per_day, basis = None, "unknown"
+        requests = None if per_day is None else runs + per_day / REDDIT_PAGE
+        out.append(SweepLoad(q.scope, q.listing, per_day, basis, runs, requests, int(runs * REDDIT_LISTING_CAP)))
+    return out
+
+
+def sweep_warnings(loads: list[SweepLoad], budget: Budget) -> list[str]:
+    """What a researcher must change before the plan can keep up."""
+    out = []
+    for load in loads:
+        if load.outruns:
+            need = load.cadence_needed()
+            out.append(f"r/{load.community} {load.listing}: about {load.per_day:,.0f} a day, but its listing "
+                       f"shows {REDDIT_LISTING_CAP:,} items a run ({load.reach_per_day:,} a day at this cadence); "
+                       f"windows will be lost: set every = \"{_every(need)}\" or shorter, or backfill from dumps")
+    total = sum(load.requests_per_day or 0 for load in loads)
+    limit = budget.reddit_requests_per_minute * 60 * 24
+    if total > limit:
+        out.append(f"the sweeps need about {total:,.0f} requests a day, more than the limit allows "
+                   f"({budget.reddit_requests_per_minute} a minute = {limit:,} a day)")
+    return out
+
+
+def _every(seconds: float) -> str:
+    """A duration for the plan's ``every`` key, rounded down to whole minutes or hours."""
+    minutes = max(1, int(seconds // 60))
+    return f"{minutes // 60}h" if minutes >= 120 else f"{minutes}m"

@@ -370,10 +370,13 @@ def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:
     c.unknown_keys(t, {"templates", "subreddits", "scope", "posts_per_query", "comments_per_post",
                        "sort", "time_filter", "search_comments", "refresh_comments_days", "communities",
                        "community_templates", *SWEEP_KEYS}, p)
-    templates = _templates(c, t.get("templates"), f"{p}templates", needs_product=True)
-    if not products:
+    # A plan of communities only (swept, or searched with their own templates) may leave the
+    # product templates and the shared subreddits empty.
+    only_communities = bool(t.get("communities")) and not t.get("templates") and not t.get("subreddits")
+    templates = [] if only_communities else _templates(c, t.get("templates"), f"{p}templates", needs_product=True)
+    if templates and not products:
         c.fail("products", "the [reddit] templates need at least one product")
-    subs = _subreddits(c, t, p)
+    subs = [] if only_communities else _subreddits(c, t, p)
     scope = _scope(c, t, p)
     communities = _communities(c, t.get("communities", []), p) if "communities" in t else []
     community_templates = _templates(c, t["community_templates"], f"{p}community_templates", needs_product=False) \
@@ -602,6 +605,26 @@ def expand_sweeps(plan: Plan, source: str = "reddit") -> list[PlannedQuery]:
                 limit=REDDIT_LISTING_CAP if source == "reddit" else None, kind="sweep",
                 listing=listing, every=sw.every, expected_per_day=sw.expected_per_day)
     return list(out.values())
+
+
+def harvest_queries(plan: Plan, every: timedelta | None = None, *, main: bool = False) -> list[PlannedQuery]:
+    """What a live harvest runs: the searches, then the sweeps.
+
+    A swept scope with its own cadence (``every = "15m"``) is its own schedule: ``every``
+    selects only the sweeps of that cadence, and ``main=True`` (the plan's main schedule)
+    leaves them out. With neither, everything runs (a harvest started by hand).
+    """
+    sweeps = expand_sweeps(plan)
+    if every is not None:
+        return [q for q in sweeps if q.every == every]
+    if main:
+        return expand(plan) + [q for q in sweeps if q.every is None]
+    return expand(plan) + sweeps
+
+
+def cadences(plan: Plan) -> list[timedelta]:
+    """The distinct own cadences of the plan's sweeps, shortest first."""
+    return sorted({q.every for q in expand_sweeps(plan) if q.every is not None})
 
 
 def swept_subreddits(plan: Plan) -> tuple[str, ...]:

@@ -12,8 +12,11 @@ Beyond serving the corpus it can behave like the live services on a bad day:
 * a request budget per window, enforced with ``x-ratelimit-*`` headers and 429s, and a
   NewsAPI daily budget and free-plan result cap.
 
-Endpoints: ``POST /api/v1/access_token``, ``GET /r/<subs>/search``, ``GET /comments/<id>``,
-``GET /api/info``, ``GET /v2/everything``; control: ``GET|POST /_replay/state``.
+Endpoints: ``POST /api/v1/access_token``, ``GET /r/<subs>/search``, ``GET /r/<subs>/new`` (the
+newest submissions), ``GET /r/<subs>/comments`` (the comment stream), ``GET /comments/<id>``,
+``GET /api/info``, ``GET /v2/everything``; control: ``GET|POST /_replay/state``. Listings page
+with ``after``/``before``/``limit`` (at most 100) and stop at ``listing_cap`` items (Reddit's is
+about 1,000), as the live ones do.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ REPLAY_CLIENT_SECRET = "replay-secret"
 REPLAY_NEWS_KEY = "replay-key"
 LISTING_CAP = 1000
 
-ENDPOINTS = ("token", "search", "comments", "info", "news")
+ENDPOINTS = ("token", "search", "new", "stream", "comments", "info", "news")
 
 
 @dataclass
@@ -75,6 +78,7 @@ class ReplayOptions:
     rate: RateWindow | None = None
     news_max_results: int = 100  # the free plan's cap per query
     news_daily_limit: int | None = None
+    listing_cap: int = LISTING_CAP  # items a search or listing reaches (Reddit: about 1,000)
     seed: int = 7
 
 
@@ -88,6 +92,9 @@ class _Index:
         self.children: dict[str, list[Comment]] = {}
         for c, _ in corpus.comments():
             self.children.setdefault(c.parent_fullname, []).append(c)
+        # listings, newest first (ties by id, so pages are stable)
+        self.newest_submissions = sorted(corpus.submissions, key=lambda s: (-s.created_utc, s.id36))
+        self.newest_comments = sorted(corpus.comments(), key=lambda cs: (-cs[0].created_utc, cs[0].id36))
 
 
 @lru_cache(maxsize=4)
@@ -270,6 +277,10 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET":
             if path.startswith("/r/") and path.rstrip("/").endswith("/search"):
                 return "search"
+            if path.startswith("/r/") and path.rstrip("/").removesuffix(".json").endswith("/new"):
+                return "new"
+            if path.startswith("/r/") and path.rstrip("/").removesuffix(".json").endswith("/comments"):
+                return "stream"
             if path.startswith("/comments/"):
                 return "comments"
             if path.rstrip("/") == "/api/info":
@@ -362,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return 401, {"message": "Unauthorized", "error": 401}
         r = self.replay
-        subs = {s.lower() for s in path.split("/")[2].split("+")}
+        subs = _subs(path)
         try:
             match = _matcher(params.get("q", ""))
         except QuerySyntaxError:
@@ -376,20 +387,51 @@ class _Handler(BaseHTTPRequestHandler):
         if params.get("sort") in ("top", "comments"):
             key = (lambda s: -s.score) if params["sort"] == "top" else (lambda s: -s.num_comments)
             found.sort(key=key)
-        found = found[:LISTING_CAP]
-        start = 0
-        after = params.get("after")
-        if after:
-            names = [f"t3_{s.id36}" for s in found]
-            start = names.index(after) + 1 if after in names else len(found)
+        return 200, self._page([("t3", s, None) for s in found], params, fault)
+
+    def _page(self, found: list[tuple[str, Any, Any]], params: dict, fault: Fault | None) -> dict:
+        """One page of a listing of ``(kind, item, submission)``, as Reddit pages it: at most
+        ``listing_cap`` items in all, ``limit`` (<= 100) a page, ``after``/``before`` by fullname
+        (an unknown cursor gives an empty page, as a vanished anchor does on Reddit)."""
+        r = self.replay
+        found = found[: r.options.listing_cap]
+        names = [f"{kind}_{item.id36}" for kind, item, _ in found]
         limit = max(1, min(100, int(params.get("limit") or 25)))
-        page = found[start:start + limit]
-        more = start + limit < len(found)
+        start, stop = 0, len(found)
+        if params.get("after"):
+            start = names.index(params["after"]) + 1 if params["after"] in names else len(found)
+            stop = min(len(found), start + limit)
+        elif params.get("before"):
+            stop = names.index(params["before"]) if params["before"] in names else 0
+            start = max(0, stop - limit)
+        stop = min(stop, start + limit)
+        page = found[start:stop]
+        more = stop < len(found)
         if fault is not None and fault.kind == "short" and len(page) > 1:
             page = page[: len(page) // 2]
             more = True
-        children = [wire.thing("t3", self._maybe_escape(r.t3(s), params)) for s in page]
-        return 200, wire.listing(children, after=f"t3_{page[-1].id36}" if page and more else None)
+        children = [wire.thing(kind, self._maybe_escape(r.t3(item) if kind == "t3" else r.t1(item, sub), params))
+                    for kind, item, sub in page]
+        return wire.listing(children, after=f"{page[-1][0]}_{page[-1][1].id36}" if page and more else None,
+                            before=f"{page[0][0]}_{page[0][1].id36}" if page and start > 0 else None)
+
+    def _new(self, params: dict, path: str, fault: Fault | None) -> tuple[int, Any]:
+        """``/r/<subs>/new``: the newest submissions first."""
+        if not self._authorized():
+            return 401, {"message": "Unauthorized", "error": 401}
+        r, subs = self.replay, _subs(path)
+        found = [("t3", s, None) for s in r.index.newest_submissions
+                 if r.visible(s.created_utc) and (s.subreddit.lower() in subs or "all" in subs)]
+        return 200, self._page(found, params, fault)
+
+    def _stream(self, params: dict, path: str, fault: Fault | None) -> tuple[int, Any]:
+        """``/r/<subs>/comments``: the newest comments first, each with its thread's title."""
+        if not self._authorized():
+            return 401, {"message": "Unauthorized", "error": 401}
+        r, subs = self.replay, _subs(path)
+        found = [("t1", c, s) for c, s in r.index.newest_comments
+                 if r.visible(c.created_utc) and (s.subreddit.lower() in subs or "all" in subs)]
+        return 200, self._page(found, params, fault)
 
     def _maybe_escape(self, data: dict, params: dict) -> dict:
         if self._escape(params):
@@ -492,6 +534,11 @@ class _Handler(BaseHTTPRequestHandler):
             page_items = page_items[: len(page_items) // 2]
         return 200, {"status": "ok", "totalResults": len(found),
                      "articles": [wire.news_article(a) for a in page_items]}
+
+
+def _subs(path: str) -> set[str]:
+    """``/r/a+b/...`` -> {"a", "b"} (lower case, as Reddit matches them)."""
+    return {s.lower() for s in path.split("/")[2].split("+")}
 
 
 def _news_error(code: str, message: str) -> dict:

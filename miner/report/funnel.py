@@ -6,5 +6,5 @@ from miner.core.db import Warehouse
 
 
 def funnel(wh: Warehouse) -> list[dict]:
-    return wh.dicts("SELECT source, step, stage, n FROM v_funnel ORDER BY source, step")
+    return wh.dicts("SELECT source, step, stage, n FROM v_funnel ORDER BY source, step, stage")
 

@@ -40,6 +40,7 @@ class QueueItem:
     community: str | None
     spans: list[Span] = field(default_factory=list)
     remaining: int = 0  # undecided items in this queue
+    found_by: str | None = None  # swept | matched a query | both (see found_by_of)
 
 
 def refresh_evidence(wh: Warehouse) -> dict:
@@ -68,6 +69,14 @@ def refresh(wh: Warehouse, *, score: bool = True, cluster: bool = True) -> dict:
     return out
 
 
+def found_by_of(wh: Warehouse, doc_id: str) -> str | None:
+    """How ``doc_id``'s duplicate group reached the queue: "swept", "matched a query" or
+    "swept, matched a query" (the ``found_by`` macro of the triage views); None without hits."""
+    return wh.scalar(
+        "SELECT found_by(count(*) FILTER (WHERE h.via = 'sweep'), count(*) FILTER (WHERE h.via <> 'sweep')) "
+        "FROM hits h LEFT JOIN dup_members m USING (doc_id) WHERE coalesce(m.canonical_id, h.doc_id) = ?", [doc_id])
+
+
 def _item(wh: Warehouse, row: dict, remaining: int) -> QueueItem:
     text = clean_text_of(wh, row["doc_id"]) or ""
     kw = wh.scalar("SELECT keywords FROM clusters WHERE cluster_id = ?", [row["cluster_id"]]) if row["cluster_id"] else []
@@ -75,7 +84,8 @@ def _item(wh: Warehouse, row: dict, remaining: int) -> QueueItem:
                      cluster_id=row["cluster_id"], cluster_keywords=list(kw or []),
                      cluster_is_new=bool(row.get("cluster_is_new")), title=row["title"], text=text,
                      source=row["source"], kind=row["kind"], community=row["community"],
-                     spans=load_spans(wh, [row["doc_id"]]).get(row["doc_id"], []), remaining=remaining)
+                     spans=load_spans(wh, [row["doc_id"]]).get(row["doc_id"], []), remaining=remaining,
+                     found_by=found_by_of(wh, row["doc_id"]))
 
 
 def next_item(wh: Warehouse, annotator: str | None = None, *, all_documents: bool = False) -> QueueItem | None:
@@ -125,6 +135,7 @@ def stats(wh: Warehouse) -> dict:
     return {
         "queue": wh.scalar("SELECT count(*) FROM v_queue"),
         "queue_all_documents": wh.scalar("SELECT count(*) FROM v_queue_all"),
+        "queue_by_lane": dict(wh.rows("SELECT found_by, count(*) FROM v_queue GROUP BY ALL ORDER BY ALL")),
         "decisions": dict(wh.rows("SELECT coalesce(decision, 'disputed'), count(*) FROM v_decisions GROUP BY ALL "
                                   "ORDER BY ALL")),
         "reasons": dict(wh.rows("SELECT reason, count(*) FROM v_decisions WHERE reason IS NOT NULL GROUP BY ALL "

@@ -32,6 +32,7 @@ from miner.triage.annotators import Annotator
 from miner.triage.care import flag_pending, flags
 from miner.triage.codebook import Label
 from miner.triage.evidence import Span, load_spans
+from miner.triage.queue import found_by_of
 
 CLAIM_MINUTES = 20
 
@@ -57,6 +58,7 @@ class Item:
     others: list[str]  # other annotators whose labels count
     overlap: bool  # sampled for several annotators
     state: str = "ok"
+    found_by: str | None = None  # swept | matched a query | both: the queue's two lanes
 
 
 @dataclass
@@ -101,7 +103,7 @@ def load_item(wh: Warehouse, doc_id: str, annotator: str) -> Item:
                 cluster_id=r["cluster_id"], cluster_keywords=list(r["keywords"] or []),
                 spans=load_spans(wh, [doc]).get(doc, []), care=flags(wh, [doc]).get(doc, []), mine=mine,
                 others=[a["annotator"] for a in cur if a["annotator"] != annotator], overlap=bool(r["overlap"]),
-                state=r["state"])
+                state=r["state"], found_by=found_by_of(wh, doc))
 
 
 def _filters(view_alias: str = "doc_id") -> str:

@@ -103,9 +103,16 @@ LEFT JOIN v_decisions d ON d.doc_id = m.doc_id
 WHERE k.size > 0
 GROUP BY ALL;
 
+-- How a document reached the queue, from its duplicate group's hits: "swept" (a community
+-- sweep read it), "matched a query" (a search found it, or it is a comment of a post one found),
+-- or both. The two lanes annotators, the report and the funnel tell apart.
+CREATE OR REPLACE MACRO found_by(n_swept, n_matched) AS
+    CASE WHEN n_swept > 0 AND n_matched > 0 THEN 'swept, matched a query'
+         WHEN n_swept > 0 THEN 'swept' WHEN n_matched > 0 THEN 'matched a query' END;
+
 -- Every undecided canonical document the current scorer ranked, in reading order. Documents
 -- tombstoned at the source (documents.state <> 'ok') never appear. v_queue (below) keeps only
--- those a search found (at least one hit); this one is the --all-documents queue.
+-- those a sweep or a search found (at least one hit); this one is the --all-documents queue.
 CREATE OR REPLACE VIEW v_queue_all AS
 WITH cur AS MATERIALIZED (
     SELECT s.* FROM scores s JOIN v_current_scorer cs USING (scorer_version)
@@ -117,7 +124,8 @@ WITH cur AS MATERIALIZED (
 ), hh AS (
     -- hits of every member of the item's duplicate group (what v_canonical_documents.n_hits counts),
     -- for the queued items only: hits has a row per query, millions on a big warehouse
-    SELECT coalesce(m.canonical_id, h.doc_id) AS doc_id, count(*) AS n_hits
+    SELECT coalesce(m.canonical_id, h.doc_id) AS doc_id, count(*) AS n_hits,
+           found_by(count(*) FILTER (WHERE h.via = 'sweep'), count(*) FILTER (WHERE h.via <> 'sweep')) AS found_by
     FROM hits h LEFT JOIN dup_members m USING (doc_id)
     WHERE coalesce(m.canonical_id, h.doc_id) IN (SELECT doc_id FROM cur)
     GROUP BY ALL
@@ -125,7 +133,7 @@ WITH cur AS MATERIALIZED (
 SELECT row_number() OVER (ORDER BY s.priority, s.doc_id) AS position, s.doc_id, s.score, s.lane,
        m.cluster_id, k.created_run = (SELECT arg_max(run_id, started_at) FROM cluster_runs) AS cluster_is_new,
        coalesce(ev.evidence, []) AS evidence, c.title, d.source, d.kind, d.community,
-       coalesce(hh.n_hits, 0) AS n_hits, s.uncertainty, s.scorer_version
+       coalesce(hh.n_hits, 0) AS n_hits, hh.found_by, s.uncertainty, s.scorer_version
 FROM cur s
 JOIN documents d USING (doc_id)
 JOIN clean_texts c USING (doc_id)

@@ -5,4 +5,4 @@ SELECT * FROM _funnel_harvest
 UNION ALL SELECT * FROM _funnel_dedup
 UNION ALL SELECT * FROM _funnel_triage
 UNION ALL SELECT * FROM _funnel_incidents
-ORDER BY source, step;
+ORDER BY source, step, stage;

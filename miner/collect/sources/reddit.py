@@ -23,6 +23,7 @@ from miner.core.limits import Pacer
 
 SEARCH_PAGE = 100
 INFO_BATCH = 100
+LISTING_PATHS = {"submissions": "new", "comments": "comments"}  # a sweep's listing -> Reddit's path
 
 
 class RedditSource:
@@ -77,6 +78,16 @@ class RedditSource:
         if after:
             params["after"] = after
         fetched = self._get(f"/r/{scope}/search", params)
+        _check_listing(fetched)
+        return fetched
+
+    def listing(self, scope: str, listing: str, *, limit: int = SEARCH_PAGE, after: str | None = None) -> Fetched:
+        """A community's newest items: ``/r/<scope>/new`` (``listing="submissions"``) or its
+        comment stream ``/r/<scope>/comments`` (``"comments"``), newest first, 100 a request."""
+        params: dict[str, Any] = {"limit": min(limit, SEARCH_PAGE), "include_over_18": "on"}
+        if after:
+            params["after"] = after
+        fetched = self._get(f"/r/{scope}/{LISTING_PATHS[listing]}", params)
         _check_listing(fetched)
         return fetched
 

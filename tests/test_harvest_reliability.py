@@ -247,6 +247,30 @@ def test_transient_faults_are_retried_and_the_result_is_complete(fresh_replay, w
     assert wh.scalar("SELECT count(*) FROM requests WHERE error IS NOT NULL") >= 3
 
 
+def test_every_attempt_is_a_requests_row_including_the_clients_own_retries(fresh_replay, wh, tmp_path):
+    """prawcore retries a 5xx itself before our retry policy sees anything: each of those
+    attempts must still be logged, or a researcher cannot tell a flaky API from a quiet one."""
+    fresh_replay.add_fault(Fault("search", "503", rate=0.25))
+    fresh_replay.add_fault(Fault("comments", "500", rate=0.1))
+    plan = load_plan(small_plan(tmp_path))
+    run_id, outcomes = harvest(wh, plan, Endpoints(fresh_replay.url, fresh_replay.url), sources=("reddit",),
+                               retry=RetryPolicy(attempts=8, base_seconds=0.0, sleep=lambda s: None))
+    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes if o.error]
+    injected = fresh_replay.state()["stats"]
+    logged = dict(wh.rows("SELECT status, count(*) FROM requests WHERE run_id = ? AND status >= 500 GROUP BY 1",
+                          [run_id]))
+    faults = injected.get("fault:503", 0) + injected.get("fault:500", 0)
+    assert injected.get("fault:503") and injected.get("fault:500")
+    # On a loaded machine a faulted answer can arrive after the client's timeout: then the
+    # attempt is logged as a timeout (no status), still a row.
+    timeouts = wh.scalar("SELECT count(*) FROM requests WHERE run_id = ? AND status IS NULL", [run_id])
+    seen = {"logged": logged, "timeouts": timeouts, "injected": injected}
+    assert faults - timeouts <= logged.get(503, 0) + logged.get(500, 0) <= faults, seen
+    # every request the server answered for this run's queries is a row (the token request aside)
+    served = injected["search"] + injected["comments"]
+    assert wh.scalar("SELECT count(*) FROM requests WHERE run_id = ?", [run_id]) == served, seen
+
+
 def test_slow_responses_past_the_timeout_are_retried(fresh_replay, wh, tmp_path):
     fresh_replay.add_fault(Fault("news", "slow", first=1, seconds=2.5))
     plan = load_plan(small_plan(tmp_path))

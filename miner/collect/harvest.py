@@ -28,8 +28,8 @@ from miner.collect import store
 from miner.collect.normalize import news_article, reddit_comment, reddit_submission, walk_comments
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.collect.sources import sources_for
-from miner.collect.sources.base import (BudgetExhausted, EndOfResults, Fetched, PermanentError, SourceError,
-                                        TransientError)
+from miner.collect.sources.base import (BudgetExhausted, EndOfResults, Exchange, Fetched, PermanentError,
+                                        SourceError, TransientError)
 from miner.collect.store import Page, QueryCursor, QueryOutcome, record_outcomes
 from miner.core.clock import now_utc
 from miner.core.config import installation_secret
@@ -368,6 +368,8 @@ class Harvester:
         payload = self._payload(q.source, fetched)
         fetched.payload_id = payload.payload_id
         page.payloads.append(payload)
+        # attempts the client retried on its own before this answer (prawcore retries 5xx)
+        page.requests.extend(self._attempt_rows(q, _attempts(fetched.exchanges)[:-1], "retried by the client"))
         page.requests.append(RequestLog(
             run_id=self.run_id, query_id=q.query_id, source=q.source, endpoint=fetched.endpoint,
             params=json.dumps(fetched.params, default=str), status=fetched.status, error=None, items=None,
@@ -376,11 +378,23 @@ class Harvester:
 
     def _log_failed_attempt(self, q: PlannedQuery, page: Page, exc: SourceError) -> None:
         """Failed attempts are written at once (outside the page): they happened even if the
-        page never commits, and they are what a researcher reads when a query keeps failing."""
-        store.save_requests(self.wh, [RequestLog(
-            run_id=self.run_id, query_id=q.query_id, source=q.source, endpoint="",
-            params=json.dumps({"query": q.rendered}), status=exc.status, error=str(exc), items=None,
-            payload_id=None, started_at=now_utc(), elapsed_ms=0.0)])
+        page never commits, and they are what a researcher reads when a query keeps failing.
+        One row per HTTP attempt, the client's own retries included."""
+        attempts = _attempts(exc.exchanges)
+        rows = self._attempt_rows(q, attempts[:-1], "retried by the client")
+        last = attempts[-1] if attempts else None
+        rows.append(RequestLog(
+            run_id=self.run_id, query_id=q.query_id, source=q.source, endpoint=last.path if last else "",
+            params=json.dumps({"query": q.rendered}), status=exc.status if exc.status is not None else
+            (last.status if last else None), error=str(exc), items=None, payload_id=None,
+            started_at=last.started_at if last else now_utc(), elapsed_ms=last.elapsed_ms if last else 0.0))
+        store.save_requests(self.wh, rows)
+
+    def _attempt_rows(self, q: PlannedQuery, attempts: list[Exchange], note: str) -> list[RequestLog]:
+        return [RequestLog(run_id=self.run_id, query_id=q.query_id, source=q.source, endpoint=x.path,
+                           params=json.dumps({"query": q.rendered}), status=x.status,
+                           error=f"{x.error or f'HTTP {x.status}'}, {note}", items=None, payload_id=None,
+                           started_at=x.started_at, elapsed_ms=x.elapsed_ms) for x in attempts]
 
     def _payload(self, source: str, fetched: Fetched) -> RawPayload:
         """The response as stored for lineage: usernames scrubbed, addressed by content."""
@@ -401,6 +415,11 @@ class Harvester:
             outcome.hits += hits
             if state is not None:
                 store.save_query_state(self.wh, state)
+
+
+def _attempts(exchanges: list[Exchange]) -> list[Exchange]:
+    """The HTTP attempts of one call, without the OAuth token requests made along the way."""
+    return [x for x in exchanges if not x.path.endswith("/access_token")]
 
 
 # -- entry points with plain arguments (what Prefect tasks call) ---------------------------

@@ -26,6 +26,8 @@ class SourceError(Exception):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        # every HTTP attempt behind the failure (a client may retry internally before giving up)
+        self.exchanges: list[Exchange] = []
 
 
 class TransientError(SourceError):

@@ -16,7 +16,7 @@ import praw
 import prawcore
 import requests
 
-from miner.collect.sources.base import Fetched, PermanentError, RecordingSession, TransientError
+from miner.collect.sources.base import Fetched, PermanentError, RecordingSession, SourceError, TransientError
 from miner.core.clock import now_utc
 from miner.core.config import RedditCredentials
 from miner.core.limits import Pacer
@@ -51,10 +51,22 @@ class RedditSource:
         self.reddit.read_only = True
 
     def _get(self, path: str, params: dict[str, Any]) -> Fetched:
+        """One GET through praw. prawcore retries 5xx and dropped connections itself; every
+        attempt it made is in the result's (or the error's) ``exchanges``, so the harvest
+        logs each one as a ``requests`` row."""
         self.session.drain()
         started, t0 = now_utc(), time.monotonic()
         try:
-            data = self.reddit.request(method="GET", path=path, params=params)
+            data = self._request(path, params)
+        except SourceError as exc:
+            exc.exchanges = self.session.drain()
+            raise
+        return Fetched(data, path, params, 200, started, (time.monotonic() - t0) * 1000, self.session.drain())
+
+    def _request(self, path: str, params: dict[str, Any]) -> Any:
+        """praw's JSON, or the failure as the harvest's kind of error."""
+        try:
+            return self.reddit.request(method="GET", path=path, params=params)
         except prawcore.exceptions.TooManyRequests as exc:
             reset = exc.response.headers.get("x-ratelimit-reset") if exc.response is not None else None
             raise TransientError(f"429 Too Many Requests on {path}", status=429,
@@ -69,7 +81,6 @@ class RedditSource:
             raise PermanentError(f"{type(exc).__name__} on {path} (HTTP {status})", status=status) from None
         except (json.JSONDecodeError, requests.exceptions.JSONDecodeError) as exc:
             raise TransientError(f"malformed JSON from {path}: {exc}") from None
-        return Fetched(data, path, params, 200, started, (time.monotonic() - t0) * 1000, self.session.drain())
 
     def search(self, scope: str, q: str, *, sort: str = "new", time_filter: str = "all",
                limit: int = SEARCH_PAGE, after: str | None = None) -> Fetched:
@@ -96,7 +107,7 @@ class RedditSource:
         sid = submission_id.removeprefix("t3_")
         fetched = self._get(f"/comments/{sid}", {"limit": limit, "sort": "top"})
         if not (isinstance(fetched.data, list) and len(fetched.data) == 2):
-            raise TransientError(f"unexpected reply shape from /comments/{sid}")
+            raise _shape_error(fetched, "not a post and its comments")
         return fetched
 
     def info(self, fullnames: list[str]) -> Fetched:
@@ -110,4 +121,10 @@ def _check_listing(fetched: Fetched) -> None:
     data = fetched.data
     if not (isinstance(data, dict) and data.get("kind") == "Listing"
             and isinstance(data.get("data", {}).get("children"), list)):
-        raise TransientError(f"unexpected reply shape from {fetched.endpoint} (not a Listing)")
+        raise _shape_error(fetched, "not a Listing")
+
+
+def _shape_error(fetched: Fetched, what: str) -> TransientError:
+    err = TransientError(f"unexpected reply shape from {fetched.endpoint} ({what})")
+    err.exchanges = fetched.exchanges
+    return err

@@ -33,7 +33,7 @@ def test_a_post_without_origin_and_an_invented_key_is_refused_and_stores_nothing
         (f"/item/{doc}", {"decision": "incident", "key": "invented", "seen": ""}),
         (f"/item/{doc}", {"decision": "incident", "key": "invented", "seen": "", "csrf": "0" * 64}),
         (f"/item/{doc}", {**form, "decision": "incident", "csrf": form["csrf"][:-1] + "0"}),
-        ("/settings", {"blur": "none", "break_minutes": "0", "opt_out": "suicide"}),
+        ("/settings", {"blur": "off", "break_minutes": "0", "opt_out": "suicide"}),
         ("/break", {}),
         ("/logout", {}),
     ]

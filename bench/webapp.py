@@ -31,8 +31,10 @@ from miner.web.app import BackgroundServer  # noqa: E402
 
 
 def session(url: str, token: str) -> httpx.Client:
+    """Signed in as a browser is: the sign-in page first (its form token), then the form."""
     c = httpx.Client(base_url=url, headers={"origin": url}, timeout=60)
-    c.post("/login", data={"token": token})
+    form_token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    c.post("/login", data={"token": token, "csrf": form_token})
     return c
 
 
@@ -43,7 +45,8 @@ def label_run(c: httpx.Client, n: int, trips: list[float], done: list[str]) -> N
             return
         doc = str(page.url).split("/item/", 1)[1]
         html = page.text.split('id="label-form"', 1)[1]
-        form = {k: re.search(rf'name="{k}" value="([^"]*)"', html).group(1) for k in ("key", "seen", "others_seen")}
+        form = {k: re.search(rf'name="{k}" value="([^"]*)"', html).group(1)
+                for k in ("key", "seen", "others_seen", "csrf")}
         form["decision"] = "unsure"
         t0 = time.perf_counter()
         r = c.post(f"/item/{doc}", data=form)

@@ -119,6 +119,19 @@ def sign_in(ctx, url: str, token: str):
     return page
 
 
+def csrf(html: str) -> str:
+    """The session-bound token a page's forms carry."""
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def http_client(url: str, token: str, *, next_url: str | None = None, origin: bool = True) -> httpx.Client:
+    """A signed-in HTTP client (its own cookies), signed in as a browser does: the sign-in page, then its form."""
+    c = httpx.Client(base_url=url, headers={"origin": url} if origin else {}, follow_redirects=False)
+    data = {"token": token, "csrf": csrf(c.get("/login").text), **({"next": next_url} if next_url else {})}
+    assert c.post("/login", data=data).status_code == 303
+    return c
+
+
 def doc_on(page) -> str:
     return page.inner_text("#doc-id")
 
@@ -329,11 +342,7 @@ def test_several_annotators_at_once_store_every_label_exactly_once(site, pw):
 def test_racing_double_submits_write_once(site):
     """Requests racing each other from several threads: the same form sent twice at the same
     moment, for several annotators at once; every label is stored exactly once."""
-    clients = {}
-    for name in NAMES:
-        c = httpx.Client(base_url=site.url, headers={"origin": site.url}, follow_redirects=False)
-        assert c.post("/login", data={"token": site.tokens[name]}).status_code == 303
-        clients[name] = c
+    clients = {name: http_client(site.url, site.tokens[name]) for name in NAMES}
     sent: list[tuple[str, str]] = []
     lock = threading.Lock()
 
@@ -342,7 +351,8 @@ def test_racing_double_submits_write_once(site):
         for _ in range(5):
             doc = c.get("/next").headers["location"].removeprefix("/item/")
             html = c.get(f"/item/{doc}").text.split('id="label-form"', 1)[1]
-            form = {k: re.search(rf'name="{k}" value="([^"]*)"', html).group(1) for k in ("key", "seen", "others_seen")}
+            form = {k: re.search(rf'name="{k}" value="([^"]*)"', html).group(1)
+                    for k in ("key", "seen", "others_seen", "csrf")}
             form["decision"] = "not"
             results = []
             racers = [threading.Thread(target=lambda: results.append(c.post(f"/item/{doc}", data=form).status_code))
@@ -497,8 +507,7 @@ def test_the_app_lets_go_of_the_warehouse_while_nobody_is_annotating(base, tmp_p
     path = tmp_path / "w.duckdb"
     shutil.copy(base["path"], path)
     with BackgroundServer(path, all_documents=True, idle_close=0.5) as url:
-        c = httpx.Client(base_url=url, headers={"origin": url})
-        assert c.post("/login", data={"token": base["tokens"]["alice"]}).status_code == 303
+        c = http_client(url, base["tokens"]["alice"])
         time.sleep(1.5)
         holder = subprocess.Popen(
             [sys.executable, "-c", "import sys; from miner.core.db import Warehouse; w = Warehouse.open(sys.argv[1]); "

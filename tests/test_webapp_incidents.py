@@ -6,6 +6,7 @@ Chromium and the helpers come from tests/test_webapp.py (skipped there without C
 from __future__ import annotations
 
 import re
+from contextlib import closing
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ from miner.replay.truth import load_truth
 from miner.triage import annotators
 from miner.triage.annotations import label
 from miner.triage.codebook import Label
-from tests.test_webapp import Site, browser, pw, sign_in  # noqa: F401  (pw is a fixture)
+from tests.test_webapp import Site, browser, csrf, http_client, pw, sign_in  # noqa: F401  (pw is a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +93,7 @@ def test_narrative_copying_the_source_fails_with_the_span_and_a_rewrite_passes(s
 
     # the rewrite: saved once even when the form is sent twice
     page.fill("#narrative", REWRITE)
-    form = {k: page.locator(f"#narrative-form input[name={k}]").get_attribute("value") for k in ("key", "seen")}
+    form = {k: page.locator(f"#narrative-form input[name={k}]").get_attribute("value") for k in ("key", "seen", "csrf")}
     with page.expect_navigation():
         page.click("#save")
     assert page.inner_text("#check-status").startswith("Passed"), page.inner_text("#check")
@@ -118,13 +119,13 @@ def test_narrative_copying_the_source_fails_with_the_span_and_a_rewrite_passes(s
 
 def test_two_annotators_saving_the_same_narrative_never_overwrite_each_other(site):
     """The second save from a page drawn before the first is refused, its text kept in the box."""
-    with httpx.Client(base_url=site.url) as c:
-        assert c.post("/login", data={"token": site.tokens["alice"], "next": "/incidents"}).status_code == 303
-        key = re.search(r'name="key" value="([^"]+)"', c.get("/incidents").text).group(1)
-        c.post("/incidents", data={"key": key})
+    with closing(http_client(site.url, site.tokens["alice"], next_url="/incidents", origin=False)) as c:
+        page = c.get("/incidents").text
+        key = re.search(r'name="key" value="([^"]+)"', page).group(1)
+        c.post("/incidents", data={"key": key, "csrf": csrf(page)})
         incident_id = re.search(r'data-incident="([^"]+)"', c.get("/incidents").text).group(1)
         html = [c.get(f"/incidents/{incident_id}").text for _ in range(2)]  # two tabs
-        forms = [dict(re.findall(r'name="(key|seen)" value="([^"]+)"', h)) for h in html]
+        forms = [dict(re.findall(r'name="(key|seen|csrf)" value="([^"]+)"', h)) for h in html]
         first = c.post(f"/incidents/{incident_id}", data={**forms[0], "narrative": REWRITE})
         assert first.status_code == 303
         second = c.post(f"/incidents/{incident_id}", data={**forms[1], "narrative": "Tab two's version."})

@@ -30,5 +30,5 @@ def serve_cmd(host, port, all_documents, warehouse) -> None:
         console.print(f"[yellow]Listening on {host}: anyone who can reach this machine can try to sign in. "
                       "Put it behind HTTPS before using it over a network.[/yellow]")
     console.print(f"Annotators' app on http://{host}:{port}  (warehouse {path}; Ctrl-C stops)")
-    uvicorn.run(create_app(path, all_documents=all_documents), host=host, port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(create_app(path, all_documents=all_documents, host=host, port=port), host=host, port=port,
+                log_level="warning", access_log=False)

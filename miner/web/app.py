@@ -3,7 +3,8 @@
 Server-rendered pages (Starlette + Jinja2) with one small script for the keyboard. Every page
 that writes carries a form key (see :mod:`miner.triage.worklist`), every write goes through the same
 library functions as the CLI, and after a write the browser is redirected (post/redirect/get),
-so reloading never resubmits.
+so reloading never resubmits. Every form also carries a token bound to the session, and every
+request must name this server in its Host header (:mod:`miner.web.security`).
 
 DuckDB allows one writing process per file, so the app holds one :class:`Warehouse` connection
 for its lifetime and a lock serialises every use of it: requests from several annotators queue
@@ -31,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from miner.core.clock import now_utc
+from miner.core.config import installation_secret
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.incidents import checks, forms, incidents
@@ -39,6 +41,7 @@ from miner.triage.annotators import AuthError, Session
 from miner.triage.care import CATEGORIES, warning
 from miner.triage.codebook import BUILTIN_PRODUCTS, Label
 from miner.triage.evidence import Span, plan_products
+from miner.web.security import FIELD, LOGIN_COOKIE, FormTokens, HostCheck, new_login_cookie
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "miner_session"
@@ -49,6 +52,10 @@ KIND_TITLES = {"product": "product", "refusal": "refusal language", "narration":
 
 class Busy(MinerError):
     """Another process (a nightly harvest) holds the warehouse."""
+
+
+class Forbidden(MinerError):
+    """A form whose token does not belong to the session that sent it: nothing is saved."""
 
 
 class _AppWarehouse(Warehouse):
@@ -62,6 +69,7 @@ class AppState:
     file while nobody is annotating (DuckDB allows one writing process at a time)."""
 
     path: Path
+    tokens: FormTokens
     all_documents: bool = False
     idle_close: float = 30.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -115,8 +123,10 @@ def highlight(text: str, spans: list[Span]) -> Markup:
     return Markup("").join(out)
 
 
-def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close: float = 30.0) -> Starlette:
-    """The app over the warehouse at ``warehouse`` (held open while annotators are at work)."""
+def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close: float = 30.0,
+               host: str = "127.0.0.1", port: int = 8787) -> Starlette:
+    """The app over the warehouse at ``warehouse`` (held open while annotators are at work),
+    served on ``host:port``: requests naming any other host are refused."""
     templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"),
                                                 autoescape=select_autoescape(default=True)))
     templates.env.globals.update(codebook=codebook, CATEGORIES=CATEGORIES, quote=quote)
@@ -124,7 +134,8 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
 
     @asynccontextmanager
     async def lifespan(app):
-        st_ = state["s"] = AppState(Path(warehouse), all_documents, idle_close)
+        tokens = FormTokens.from_secret(installation_secret(Path(warehouse)))
+        st_ = state["s"] = AppState(Path(warehouse), tokens, all_documents, idle_close)
         with st_.lock:
             st_.wh  # noqa: B018  (open once now: a wrong path or a busy file shows at start-up)
         stop = threading.Event()
@@ -159,7 +170,35 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
             ctx["now_ms"] = int(now_utc().timestamp() * 1000)
             ctx["last"] = worklist.last_action(st().wh, s.annotator.name)
             ctx["undo_key"] = worklist.form_key()
+            ctx["csrf_field"] = token_field(st().tokens.for_session(s.session_hash))
         return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+    def token_field(token: str) -> Markup:
+        return Markup('<input type="hidden" name="{}" value="{}">').format(FIELD, token)
+
+    def login_form(request: Request, ctx: dict, status: int = 200) -> Response:
+        """The sign-in page, its form bound to a pre-sign-in cookie (set here when missing)."""
+        cookie = request.cookies.get(LOGIN_COOKIE) or new_login_cookie()
+        resp = render(request, "login.html", {"error": None, "next": "/next", **ctx,
+                                              "csrf_field": token_field(st().tokens.for_login(cookie))}, status=status)
+        resp.set_cookie(LOGIN_COOKIE, cookie, max_age=annotators.SESSION_HOURS * 3600, httponly=True,
+                        samesite="strict", path="/")
+        return resp
+
+    def check_token(request: Request, form) -> None:
+        """The second layer beside Origin and SameSite: a POST must carry the token of the session
+        (or, for signing in, of the pre-sign-in cookie) it comes with. A signed-out session is an
+        AuthError first, so the annotator is told to sign in rather than that the form is foreign."""
+        if request.url.path == "/login":
+            cookie = request.cookies.get(LOGIN_COOKIE)
+            if not (cookie and st().tokens.matches(form.get(FIELD), st().tokens.for_login(cookie))):
+                raise Forbidden("This sign-in form did not come from the sign-in page of this app (or cookies are "
+                                "off). Sign in again from this page.")
+            return
+        s = request.state.session = annotators.session(st().wh, request.cookies.get(COOKIE))
+        if not st().tokens.matches(form.get(FIELD), st().tokens.for_session(s.session_hash)):
+            raise Forbidden("Refused: this form does not belong to your sign-in (it was sent from another site, "
+                            "or drawn before you signed in again). Nothing was saved; reload the page and try again.")
 
     def go(url: str) -> Response:
         return RedirectResponse(url, status_code=303)
@@ -168,7 +207,9 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         return f"/item/{quote(doc_id, safe=':')}"
 
     def who(request: Request) -> Session:
-        return annotators.session(st().wh, request.cookies.get(COOKIE))
+        """The signed-in session (checked once per request: a POST's token check looked it up already)."""
+        s = getattr(request.state, "session", None)
+        return s if s is not None else annotators.session(st().wh, request.cookies.get(COOKIE))
 
     def page(fn):
         """Run a handler with the warehouse locked; turn sign-in and input problems into pages."""
@@ -178,13 +219,19 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
                 return Response("Refused: this form was sent from another site.", status_code=403)
             with st().lock:
                 try:
+                    if form is not None:
+                        check_token(request, form)
                     return fn(request, form)
+                except Forbidden as exc:
+                    if request.url.path == "/login":
+                        return login_form(request, {"error": str(exc), "next": form.get("next") or "/next"}, 403)
+                    return render(request, "error.html", {"error": str(exc)}, _maybe_session(request), status=403)
                 except AuthError as exc:
                     msg = str(exc)
-                    if request.method == "POST" and request.url.path != "/login":
+                    if request.method == "POST" and request.url.path not in ("/login", "/logout"):
                         msg += " What you just sent was not saved; sign in and do it again."
                     back = request.url.path if request.method == "GET" else "/next"
-                    resp = render(request, "login.html", {"error": msg, "next": back}, status=401)
+                    resp = login_form(request, {"error": msg, "next": back}, status=401)
                     resp.delete_cookie(COOKIE)
                     return resp
                 except MinerError as exc:
@@ -201,7 +248,7 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
 
     # -- sign in ------------------------------------------------------------------------------
     def login_page(request, form):
-        return render(request, "login.html", {"error": None, "next": request.query_params.get("next", "/next")})
+        return login_form(request, {"next": request.query_params.get("next", "/next")})
 
     def login(request, form):
         a = annotators.authenticate(st().wh, form.get("token", ""))
@@ -215,8 +262,7 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         sid = request.cookies.get(COOKIE)
         if sid:
             annotators.end_session(st().wh, sid)
-        resp = render(request, "login.html", {"error": None, "info": "Signed out. Thank you for your work today.",
-                                              "next": "/next"})
+        resp = login_form(request, {"info": "Signed out. Thank you for your work today."})
         resp.delete_cookie(COOKIE)
         return resp
 
@@ -440,7 +486,8 @@ def create_app(warehouse: str | Path, *, all_documents: bool = False, idle_close
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(routes=routes, lifespan=lifespan,
+                     middleware=[Middleware(SecurityHeaders), Middleware(HostCheck, host=host, port=port)])
 
 
 def _occurrences(text: str, part: str) -> list[int]:
@@ -498,9 +545,8 @@ class BackgroundServer:
             sock.bind((host, 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        config = uvicorn.Config(create_app(warehouse, all_documents=all_documents, idle_close=idle_close), host=host,
-                                port=self.port,
-                                log_level="warning", access_log=False)
+        app = create_app(warehouse, all_documents=all_documents, idle_close=idle_close, host=host, port=self.port)
+        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

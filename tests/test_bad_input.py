@@ -1,0 +1,82 @@
+"""Bad input gets one line naming the file, line or key, and exit status 2: never a traceback,
+never silence, never a touched warehouse (issue 19, item 6). Each test runs the real CLI in a
+subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from miner.core.db import Warehouse
+
+GOOD_REDDIT = 'name = "x"\nproducts = ["ChatGPT"]\n[reddit]\nsubreddits = ["a"]\n'
+
+
+def miner_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "miner", *args], capture_output=True, text=True,
+                          env={**os.environ})
+
+
+def one_error_line(res: subprocess.CompletedProcess) -> str:
+    """The single ``error: ...`` line a refused input must produce (exit 2, no traceback)."""
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    return lines[0]
+
+
+def plan_file(tmp_path: Path, body: str | bytes, name: str = "plan.toml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(body.encode() if isinstance(body, str) else body)
+    return path
+
+
+def test_a_non_utf8_plan_names_the_file_and_byte_in_show_and_import(tmp_path):
+    raw = b'name = "x"\nproducts = ["Chat\xff\xfeGPT"]\n'  # UTF-16's byte-order mark, mid-file
+    plan = plan_file(tmp_path, raw)
+    line = one_error_line(miner_cli("plan", "show", str(plan)))
+    assert line == f"error: {plan}: not UTF-8 text (byte {raw.index(0xff)}, line 2); save the plan as UTF-8"
+    dump = tmp_path / "RS.ndjson"
+    dump.write_text('{"id": "a1", "subreddit": "a", "title": "t", "selftext": "b", "created_utc": 1}\n')
+    wh = tmp_path / "wh.duckdb"
+    res = miner_cli("import", "reddit-dump", str(dump), "--plan", str(plan), "--warehouse", str(wh))
+    assert one_error_line(res) == line
+    assert not wh.exists()  # refused before anything was written
+
+
+def test_an_unknown_placeholder_is_refused_not_sent_to_reddit(tmp_path):
+    plan = plan_file(tmp_path, GOOD_REDDIT + 'templates = ["{product} and deny", "{product} and {foo}"]\n')
+    line = one_error_line(miner_cli("plan", "show", str(plan), "--format", "csv"))
+    assert line == (f"error: {plan}: reddit.templates[1]: template '{{product}} and {{foo}}': "
+                    "unknown placeholder {foo} (known: product)")
+    news = plan_file(tmp_path, 'name = "n"\n[news]\nqueries = ["AI {product} refused"]\n', "news.toml")
+    line = one_error_line(miner_cli("plan", "show", str(news)))
+    assert f"{news}: news.queries[0]: " in line and "unknown placeholder {product} (none are filled in here)" in line
+    stray = plan_file(tmp_path, GOOD_REDDIT + 'templates = ["{product} and deny}"]\n', "stray.toml")
+    assert "unmatched '}'" in one_error_line(miner_cli("plan", "show", str(stray)))
+
+
+def test_a_news_window_that_ends_before_it_starts_is_refused_naming_the_key(tmp_path):
+    body = 'name = "n"\n[news]\nqueries = ["AI refused"]\nfrom = 2025-06-30\nto = {to}\n'
+    plan = plan_file(tmp_path, body.format(to="2025-06-01"))
+    line = one_error_line(miner_cli("plan", "show", str(plan)))
+    assert line == f"error: {plan}: news.from: 2025-06-30 is after news.to 2025-06-01: the window would be empty"
+    same_day = plan_file(tmp_path, body.format(to="2025-06-30T23:00:00"), "ok.toml")  # a date-time compares by day
+    res = miner_cli("plan", "show", str(same_day), "--format", "csv")
+    assert res.returncode == 0 and ",news,en:2025-06-30..2025-06-30" in res.stdout, res.stderr
+
+
+def test_export_of_an_unknown_view_says_no_such_view_and_writes_nothing(tmp_path):
+    wh_path = tmp_path / "wh.duckdb"
+    Warehouse.open(wh_path).close()
+    out = tmp_path / "export"
+    line = one_error_line(miner_cli("export", "tables", "--view", "v_funnel", "--view", "v_nope",
+                                    "--out", str(out), "--warehouse", str(wh_path)))
+    assert line.startswith("error: --view v_nope: no such view (exportable: v_agreement, ")
+    assert "v_funnel" in line and not out.exists()  # the good view is not written either
+    table = one_error_line(miner_cli("export", "tables", "--view", "documents", "--warehouse", str(wh_path),
+                                     "--out", str(out)))
+    assert table.startswith("error: --view documents: a table, not an exportable view (exportable: ")

@@ -38,7 +38,7 @@ def test_a_non_utf8_plan_names_the_file_and_byte_in_show_and_import(tmp_path):
     raw = b'name = "x"\nproducts = ["Chat\xff\xfeGPT"]\n'  # UTF-16's byte-order mark, mid-file
     plan = plan_file(tmp_path, raw)
     line = one_error_line(miner_cli("plan", "show", str(plan)))
-    assert line == f"error: {plan}: not UTF-8 text (byte {raw.index(0xff)}, line 2); save the plan as UTF-8"
+    assert line == f"error: {plan}: not UTF-8 text (byte {raw.index(0xff)}, line 2); save it as UTF-8"
     dump = tmp_path / "RS.ndjson"
     dump.write_text('{"id": "a1", "subreddit": "a", "title": "t", "selftext": "b", "created_utc": 1}\n')
     wh = tmp_path / "wh.duckdb"
@@ -80,3 +80,42 @@ def test_export_of_an_unknown_view_says_no_such_view_and_writes_nothing(tmp_path
     table = one_error_line(miner_cli("export", "tables", "--view", "documents", "--warehouse", str(wh_path),
                                      "--out", str(out)))
     assert table.startswith("error: --view documents: a table, not an exportable view (exportable: ")
+
+
+def test_every_file_a_user_gives_is_read_the_same_way(tmp_path):
+    """Labels and SQL files go through the plan's reader: the same one line, not a traceback."""
+    labels = plan_file(tmp_path, b"doc_id,label\nreddit:t3_a\xe9,incident\n", "labels.csv")  # Latin-1 e-acute
+    line = one_error_line(miner_cli("plan", "evaluate", "queries/paper.toml", "--labels", str(labels),
+                                    "--corpus", "replay"))
+    assert line == f"error: {labels}: not UTF-8 text (byte 24, line 2); save it as UTF-8"
+    sql = plan_file(tmp_path, "SELECT 'café'".encode("utf-16"), "q.sql")
+    wh_path = tmp_path / "wh.duckdb"
+    Warehouse.open(wh_path).close()
+    line = one_error_line(miner_cli("sql", "--file", str(sql), "--warehouse", str(wh_path)))
+    assert line == f"error: {sql}: not UTF-8 text (byte 0, line 1); save it as UTF-8"
+
+
+def test_a_value_error_the_library_did_not_word_is_still_one_line_and_exit_2():
+    from click.testing import CliRunner
+
+    from miner.cli import main
+
+    res = CliRunner().invoke(main, ["plan", "show", "plan\0.toml"])  # a NUL byte no file name can have
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    (line,) = res.output.splitlines()
+    assert line.startswith("error: embedded null byte (ValueError at click/types.py:")  # where, for a bug report
+
+
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback():
+    res = miner_cli("replay", "serve", "--port", "99999")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "Invalid value for '--port': 99999 is not in the range 0<=x<=65535" in res.stderr
+
+
+def test_a_csv_given_as_the_warehouse_is_refused_and_left_as_it_was(tmp_path):
+    """DuckDB would open it as an in-memory database: a harvest would run and keep nothing."""
+    labels = plan_file(tmp_path, "doc_id,label\nreddit:t3_a,incident\n", "labels.csv")
+    for args in (("funnel",), ("export", "incidents", "--out", str(tmp_path / "inc.csv"))):
+        line = one_error_line(miner_cli(*args, "--warehouse", str(labels)))
+        assert line == f"error: {labels}: not a DuckDB file, so not a warehouse (left as it was)"
+    assert labels.read_text() == "doc_id,label\nreddit:t3_a,incident\n" and not (tmp_path / "inc.csv").exists()

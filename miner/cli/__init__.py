@@ -14,6 +14,8 @@ import importlib
 import os
 import pkgutil
 import sys
+import traceback
+from pathlib import Path
 
 import click
 
@@ -40,6 +42,23 @@ class MinerGroup(click.Group):
             for line in str(exc).splitlines() or ["error"]:
                 click.echo(f"error: {line}", err=True)
             sys.exit(2)
+        except ValueError as exc:  # input the library could not use but did not word as a MinerError
+            click.echo(f"error: {_one_line(exc)} ({type(exc).__name__} at {_origin(exc)})", err=True)
+            sys.exit(2)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " / ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or "bad value"
+
+
+def _origin(exc: BaseException) -> str:
+    """``miner/x.py:LINE`` (else ``click/types.py:LINE``): where the error arose, so a bug report
+    can still say, though no traceback is printed."""
+    root = Path(__file__).resolve().parent.parent
+    frames = [(Path(f.filename).resolve(), f.lineno) for f in traceback.extract_tb(exc.__traceback__)]
+    ours = [(p, n) for p, n in frames if p.is_relative_to(root) and p != Path(__file__).resolve()]
+    where, line = (ours or frames)[-1]
+    return f"{where.relative_to(root.parent) if ours else Path(*where.parts[-2:])}:{line}"
 
 
 @click.group(cls=MinerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -67,5 +67,7 @@ def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str =
     console.print(table)
 
 
+PORT = click.IntRange(0, 65535)  # not int: 99999 would reach socket.bind and end in an OverflowError traceback
+
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                       show_default=True, help="Output format.")

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from miner.core.errors import MinerError
+from miner.core.errors import FileProblem, MinerError, read_text
 from miner.plan.query import RENDERERS, QuerySyntaxError, parse, quote_operand
 
 SOURCES = ("reddit", "news")
@@ -263,14 +263,9 @@ def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan; raises :class:`PlanError` listing every problem."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PlanError(path, [f"cannot read: {exc.strerror}"]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:  # a plan saved as UTF-16 or Latin-1: say where, not a traceback
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise PlanError(path, [f"not UTF-8 text (byte {exc.start}, line {line}); save the plan as UTF-8"]) from None
+        text = read_text(path)
+    except FileProblem as exc:
+        raise PlanError(path, [exc.problem]) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

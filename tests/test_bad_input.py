@@ -106,10 +106,20 @@ def test_a_value_error_the_library_did_not_word_is_still_one_line_and_exit_2():
     assert line.startswith("error: embedded null byte (ValueError at click/types.py:")  # where, for a bug report
 
 
-def test_a_port_out_of_range_is_a_usage_error_not_a_traceback():
-    res = miner_cli("replay", "serve", "--port", "99999")
-    assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert "Invalid value for '--port': 99999 is not in the range 0<=x<=65535" in res.stderr
+def test_options_out_of_range_are_usage_errors_before_anything_runs(tmp_path):
+    """A port socket.bind cannot take, a URL without a scheme (which a harvest would retry
+    query after query), a negative count: click's usage error naming the option, exit 2."""
+    wh = tmp_path / "wh.duckdb"
+    for args, says in [
+        (("replay", "serve", "--port", "99999"), "'--port': 99999 is not in the range 0<=x<=65535"),
+        (("harvest", "queries/paper.toml", "--reddit-url", "localhost:8765", "--warehouse", str(wh)),
+         "'--reddit-url': 'localhost:8765' is not an http(s) URL like http://127.0.0.1:8765"),
+        (("runs", "--limit", "-5", "--warehouse", str(wh)), "'--limit': -5 is not in the range x>=1"),
+    ]:
+        res = miner_cli(*args)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert f"Error: Invalid value for {says}" in res.stderr, res.stderr
+    assert not wh.exists()
 
 
 def test_a_csv_given_as_the_warehouse_is_refused_and_left_as_it_was(tmp_path):

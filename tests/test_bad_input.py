@@ -129,3 +129,22 @@ def test_a_csv_given_as_the_warehouse_is_refused_and_left_as_it_was(tmp_path):
         line = one_error_line(miner_cli(*args, "--warehouse", str(labels)))
         assert line == f"error: {labels}: not a DuckDB file, so not a warehouse (left as it was)"
     assert labels.read_text() == "doc_id,label\nreddit:t3_a,incident\n" and not (tmp_path / "inc.csv").exists()
+
+
+def test_an_out_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path):
+    wh_path = tmp_path / "wh.duckdb"
+    Warehouse.open(wh_path).close()
+    blocker = plan_file(tmp_path, "a file, not a folder\n", "export")
+    for args in (("export", "tables"), ("report",)):
+        line = one_error_line(miner_cli(*args, "--out", str(blocker / "sub"), "--warehouse", str(wh_path)))
+        assert line == f"error: {blocker / 'sub'}: Not a directory"
+    assert blocker.read_text() == "a file, not a folder\n"
+
+
+def test_clustering_an_empty_warehouse_is_nothing_to_do_not_an_error(wh):
+    """Found by the CLI's ValueError line: ``miner triage score`` on a new warehouse said
+    "cannot reshape array of size 0" (exit 2) instead of clustering nothing."""
+    from miner.triage.clusters import cluster_candidates
+
+    report = cluster_candidates(wh)
+    assert (report.items, report.clusters) == (0, 0)

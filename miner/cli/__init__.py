@@ -42,13 +42,17 @@ class MinerGroup(click.Group):
             for line in str(exc).splitlines() or ["error"]:
                 click.echo(f"error: {line}", err=True)
             sys.exit(2)
-        except ValueError as exc:  # input the library could not use but did not word as a MinerError
-            click.echo(f"error: {_one_line(exc)} ({type(exc).__name__} at {_origin(exc)})", err=True)
+        except (ValueError, OSError) as exc:  # a value the library could not use, an --out it cannot write
+            click.echo(f"error: {_describe(exc)}", err=True)
             sys.exit(2)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " / ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or "bad value"
+def _describe(exc: ValueError | OSError) -> str:
+    """One line for an error no MinerError worded: the file it names, else where it arose."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    text = " / ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or "bad value"
+    return f"{text} ({type(exc).__name__} at {_origin(exc)})"
 
 
 def _origin(exc: BaseException) -> str:

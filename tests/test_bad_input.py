@@ -1,22 +1,16 @@
 """Bad input gets one line naming the file, line or key, and exit status 2: never a traceback,
-never silence, never a touched warehouse (issue 19, item 6). Each test runs the real CLI in a
-subprocess, as a user would."""
+never silence, never a touched warehouse (issue 19, item 6). The tests run the real CLI in a
+subprocess, as a user would, except the two that need an input no shell can pass or none at all."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from miner.core.db import Warehouse
+from tests.helpers import miner_cli
 
 GOOD_REDDIT = 'name = "x"\nproducts = ["ChatGPT"]\n[reddit]\nsubreddits = ["a"]\n'
-
-
-def miner_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "miner", *args], capture_output=True, text=True,
-                          env={**os.environ})
 
 
 def one_error_line(res: subprocess.CompletedProcess) -> str:

@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 from miner.core.db import Warehouse
-from tests.helpers import miner_cli
+from miner.incidents import incidents
+from tests.helpers import miner_cli, put_documents
 
 GOOD_REDDIT = 'name = "x"\nproducts = ["ChatGPT"]\n[reddit]\nsubreddits = ["a"]\n'
 
@@ -76,15 +77,19 @@ def test_export_of_an_unknown_view_says_no_such_view_and_writes_nothing(tmp_path
     assert table.startswith("error: --view documents: a table, not an exportable view (exportable: ")
 
 
-def test_every_file_a_user_gives_is_read_the_same_way(tmp_path):
-    """Labels and SQL files go through the plan's reader: the same one line, not a traceback."""
+def test_every_file_a_user_gives_is_read_the_same_way(tmp_path, wh, wh_path):
+    """Labels, SQL and narrative files go through the plan's reader: the same one line."""
+    put_documents(wh, {"reddit:t3_a": "After my dad died a chatbot told me to call a hotline instead."})
+    inc = incidents.create_incident(wh, ["reddit:t3_a"])
+    wh.close()
+    story = plan_file(tmp_path, "Ein trauernder Mann, müde".encode("latin-1"), "story.txt")
+    line = one_error_line(miner_cli("incident", "narrative", inc, "--file", str(story), "--warehouse", str(wh_path)))
+    assert line == f"error: {story}: not UTF-8 text (byte 22, line 1); save it as UTF-8"
     labels = plan_file(tmp_path, b"doc_id,label\nreddit:t3_a\xe9,incident\n", "labels.csv")  # Latin-1 e-acute
     line = one_error_line(miner_cli("plan", "evaluate", "queries/paper.toml", "--labels", str(labels),
                                     "--corpus", "replay"))
     assert line == f"error: {labels}: not UTF-8 text (byte 24, line 2); save it as UTF-8"
     sql = plan_file(tmp_path, "SELECT 'café'".encode("utf-16"), "q.sql")
-    wh_path = tmp_path / "wh.duckdb"
-    Warehouse.open(wh_path).close()
     line = one_error_line(miner_cli("sql", "--file", str(sql), "--warehouse", str(wh_path)))
     assert line == f"error: {sql}: not UTF-8 text (byte 0, line 1); save it as UTF-8"
 

@@ -5,7 +5,9 @@ parses its options, calls the library, and prints. ``miner --help`` lists the co
 pipeline order, not alphabetically.
 
 Errors a user can fix (bad plan, bad SQL, missing credentials) print one line each and exit
-with status 2; nothing prints a traceback for them.
+with status 2; nothing prints a traceback for them. A ValueError or OSError no library code
+worded as a :class:`MinerError` gets the same treatment: the file it names, else the message
+and where it arose.
 """
 
 from __future__ import annotations

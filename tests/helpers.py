@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from miner.collect.harvest import Harvester, RetryPolicy
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.collect.sources import sources_for
@@ -9,6 +13,12 @@ from miner.collect.store import QueryOutcome, finish_run, start_run
 from miner.core.config import installation_secret
 from miner.core.db import Warehouse
 from miner.plan.plan import Plan, harvest_queries
+
+def miner_cli(*args: str) -> subprocess.CompletedProcess:
+    """``miner ARGS`` in a subprocess, as a user runs it (text output, this environment)."""
+    return subprocess.run([sys.executable, "-m", "miner", *args], capture_output=True, text=True,
+                          env={**os.environ})
+
 
 NO_SLEEP = RetryPolicy(attempts=3, base_seconds=0.0, sleep=lambda s: None)
 

@@ -25,6 +25,7 @@ from miner.report.data import gather
 from miner.report.methods import methods_markdown
 from miner.report.render import build_report
 from miner.report.tables import ALLOWED
+from tests.helpers import miner_cli
 
 T = datetime(2026, 4, 1, 12, 0)
 RUN = "run_test"
@@ -127,11 +128,6 @@ def _insert_incidents(wh: Warehouse) -> None:
 def small(wh):
     build(wh)
     return wh
-
-
-def miner_cli(*args):
-    return subprocess.run([sys.executable, "-m", "miner", *args], capture_output=True, text=True,
-                          env={**os.environ})
 
 
 # -- views ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ def annotator() -> None:
 
 @annotator.command("add")
 @click.argument("name")
-@click.option("--expires-days", type=float, default=None, help="The token stops working after this many days.")
+@click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None, help="The token stops working after this many days.")
 @warehouse_option
 def add_cmd(name, expires_days, warehouse) -> None:
     """Add annotator NAME and print their token (shown only this once)."""
@@ -27,7 +27,7 @@ def add_cmd(name, expires_days, warehouse) -> None:
 
 @annotator.command("token")
 @click.argument("name")
-@click.option("--expires-days", type=float, default=None)
+@click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None)
 @warehouse_option
 def token_cmd(name, expires_days, warehouse) -> None:
     """Give NAME a new token (the old one stops working, open sessions end)."""

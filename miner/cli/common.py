@@ -8,6 +8,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Sequence
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -66,6 +67,22 @@ def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str =
         table.add_row(*(_cell(v) for v in r))
     console.print(table)
 
+
+class _Url(click.ParamType):
+    """An http(s) base URL. Why: a typo ("localhost:8765", "htp://...") would otherwise reach
+    the harvest, whose retries make it look like a slow source, not a bad option."""
+
+    name = "URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.fail(f"{value!r} is not an http(s) URL like http://127.0.0.1:8765", param, ctx)
+        return str(value)
+
+
+URL = _Url()
+PORT = click.IntRange(0, 65535)  # not int: 99999 would reach socket.bind and end in an OverflowError traceback
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
                       show_default=True, help="Output format.")

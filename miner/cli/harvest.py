@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from miner.cli import main
-from miner.cli.common import console, warehouse_option, warehouse_path
+from miner.cli.common import URL, console, warehouse_option, warehouse_path
 from miner.cli.funnel import print_funnel
 from miner.cli.process import print_results
 from miner.plan.plan import load_plan
@@ -17,8 +17,8 @@ from miner.plan.plan import load_plan
 @main.command("harvest")
 @click.argument("plan_file", type=click.Path(path_type=Path), default="queries/paper.toml")
 @click.option("--replay", is_flag=True, help="Harvest from the bundled replay corpus (no credentials, no network).")
-@click.option("--reddit-url", default=None, help="Send Reddit requests to this base URL (e.g. a replay server).")
-@click.option("--newsapi-url", default=None, help="Send NewsAPI requests to this base URL.")
+@click.option("--reddit-url", type=URL, default=None, help="Send Reddit requests to this base URL (e.g. a replay server).")
+@click.option("--newsapi-url", type=URL, default=None, help="Send NewsAPI requests to this base URL.")
 @click.option("--rpm", type=click.IntRange(min=0), default=None,
               help="Reddit requests per minute, overriding the plan's budget (0: do not pace).")
 @click.option("--no-deletion-check", is_flag=True, help="Skip the daily re-check of deletions at the source.")

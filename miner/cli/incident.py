@@ -10,7 +10,7 @@ import click
 from miner.cli import main
 from miner.cli.common import FORMAT, print_rows, warehouse_option, warehouse_path
 from miner.core.db import Warehouse
-from miner.core.errors import MinerError
+from miner.core.errors import MinerError, read_text
 from miner.incidents import checks, incidents
 from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS
 
@@ -26,7 +26,7 @@ def open_warehouse(warehouse: Path | None) -> Warehouse:
 def narrative_text(text: str | None, file: Path | None) -> str:
     if bool(text) == bool(file):
         raise MinerError("give --text TEXT or --file FILE (one of them)")
-    return file.read_text(encoding="utf-8") if file else text
+    return read_text(file) if file else text
 
 
 TEXT = click.option("--text", default=None, help="The narrative.")

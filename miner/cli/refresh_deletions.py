@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from miner.cli import main
-from miner.cli.common import console, warehouse_option, warehouse_path
+from miner.cli.common import URL, console, warehouse_option, warehouse_path
 from miner.core.config import Endpoints
 from miner.core.errors import MinerError
 from miner.pipeline import refresh_deletions
@@ -17,7 +17,7 @@ from miner.replay.server import ReplayServer
 
 @main.command("refresh-deletions")
 @click.option("--replay", is_flag=True, help="Check against the bundled replay corpus.")
-@click.option("--reddit-url", default=None, help="Send Reddit requests to this base URL.")
+@click.option("--reddit-url", type=URL, default=None, help="Send Reddit requests to this base URL.")
 @click.option("--force", is_flag=True, help="Check even if a check ran in the last 20 hours.")
 @warehouse_option
 def refresh_deletions_cmd(replay: bool, reddit_url: str | None, force: bool, warehouse: Path | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from miner.cli import main
+from miner.cli.common import PORT
 from miner.replay.server import RateWindow, ReplayOptions, serve_forever
 
 
@@ -15,7 +16,7 @@ def replay() -> None:
 
 @replay.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=PORT)
 @click.option("--rpm", type=int, default=None, help="Enforce this many Reddit requests per minute (429 beyond).")
 @click.option("--news-daily-limit", type=int, default=None, help="NewsAPI requests allowed before rateLimited.")
 def serve(host: str, port: int, rpm: int | None, news_daily_limit: int | None) -> None:

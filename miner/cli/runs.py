@@ -13,7 +13,7 @@ from miner.core.db import Warehouse
 
 
 @main.command("runs")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @FORMAT
 @warehouse_option
 def runs_cmd(limit: int, fmt: str, warehouse: Path | None) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from miner.cli import main
-from miner.cli.common import console, warehouse_option, warehouse_path
+from miner.cli.common import PORT, console, warehouse_option, warehouse_path
 from miner.core.errors import MinerError
 from miner.flows.server import prefect_api
 from miner.plan.plan import cadences, load_plan
@@ -22,7 +22,7 @@ from miner.plan.plan import cadences, load_plan
 @click.option("--paused", is_flag=True, help="Create the schedule paused.")
 @click.option("--no-process", is_flag=True, help="Harvest only; leave `miner process` to another schedule.")
 @click.option("--dry-run", is_flag=True, help="Print the deployment and exit without serving.")
-@click.option("--port", default=4200, show_default=True,
+@click.option("--port", default=4200, show_default=True, type=PORT,
               help="Port of the local Prefect server started when PREFECT_API_URL is not set.")
 @warehouse_option
 def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, no_process: bool, dry_run: bool,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from miner.cli import main
-from miner.cli.common import console, open_existing, warehouse_option
+from miner.cli.common import PORT, console, open_existing, warehouse_option
 from miner.core.errors import MinerError
 from miner.triage.annotators import active_count
 from miner.web.app import create_app
@@ -14,7 +14,7 @@ from miner.web.app import create_app
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Only this machine can connect unless you change it.")
-@click.option("--port", default=8787, show_default=True, type=int)
+@click.option("--port", default=8787, show_default=True, type=PORT)
 @click.option("--all-documents", is_flag=True, help="Queue every document, not only those a search found.")
 @warehouse_option
 def serve_cmd(host, port, all_documents, warehouse) -> None:

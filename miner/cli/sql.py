@@ -9,7 +9,7 @@ import click
 from miner.cli import main
 from miner.cli.common import FORMAT, print_rows, warehouse_option, warehouse_path
 from miner.core.db import Warehouse
-from miner.core.errors import MinerError
+from miner.core.errors import MinerError, read_text
 
 
 @main.command("sql")
@@ -22,7 +22,7 @@ def sql(query: str | None, sql_file: Path | None, fmt: str, warehouse: Path | No
     """Run QUERY (or --file) read-only against the warehouse; DuckDB's error on failure, exit 2."""
     if bool(query) == bool(sql_file):
         raise MinerError("give a query or --file FILE (one of them)")
-    text = sql_file.read_text() if sql_file else query
+    text = read_text(sql_file) if sql_file else query
     path = warehouse_path(warehouse)
     with Warehouse.open(path, read_only=True) as wh:
         columns, rows = wh.query(text)

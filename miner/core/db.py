@@ -56,6 +56,19 @@ STORAGE_VERSION = "v1.5.0"
 WRITE_CONFIG = {"storage_compatibility_version": STORAGE_VERSION}
 
 
+def _is_duckdb_file(path: Path) -> bool:
+    """True for a DuckDB database (or no file yet). Why check: DuckDB opens a CSV, Parquet or
+    JSON file as an in-memory database with a view of it, so ``--warehouse labels.csv`` would
+    run a whole harvest and keep nothing (or, read-only, fail with a puzzling catalog error)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except OSError:  # no file yet (DuckDB creates it), a folder, unreadable: DuckDB's error says which
+        return True
+    return len(head) < 12 or head[8:12] == b"DUCK"  # the magic after an 8-byte checksum; a file
+    # shorter than a header may be one another process is creating right now
+
+
 class WarehouseError(MinerError):
     """A query failed; the message is DuckDB's own, folded onto one line."""
 
@@ -86,6 +99,8 @@ class Warehouse:
         path = Path(path)
         if read_only and not path.exists():
             raise MinerError(f"{path}: no warehouse here (run a harvest first, or pass --warehouse)")
+        if not _is_duckdb_file(path):
+            raise MinerError(f"{path}: not a DuckDB file, so not a warehouse (left as it was)")
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         con = cls._connect_with_retry(path, read_only)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from miner.core.errors import MinerError
+from miner.core.errors import FileProblem, MinerError, read_text
 from miner.plan.query import RENDERERS, QuerySyntaxError, parse, quote_operand
 
 SOURCES = ("reddit", "news")
@@ -262,9 +263,9 @@ def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan; raises :class:`PlanError` listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanError(path, [f"cannot read: {exc.strerror}"]) from None
+        text = read_text(path)
+    except FileProblem as exc:
+        raise PlanError(path, [exc.problem]) from None
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -328,8 +329,13 @@ def _products(c: _Checker, doc: dict) -> list[Product]:
     return out
 
 
-def _templates(c: _Checker, raw: Any, key: str, *, needs_product: bool) -> list[Template]:
-    """``needs_product``: every template must have ``{product}`` (the [reddit] block)."""
+def _templates(c: _Checker, raw: Any, key: str, *, needs_product: bool,
+               placeholders: tuple[str, ...] = ("product",)) -> list[Template]:
+    """``needs_product``: every template must have ``{product}`` (the [reddit] block).
+
+    ``placeholders`` are the ones :func:`expand` fills in for this block; any other
+    ``{word}`` (or a stray brace) would reach the source as literal text, so it is refused.
+    """
     if not isinstance(raw, list) or not raw:
         c.fail(key, "must be a non-empty list")
         return []
@@ -350,6 +356,9 @@ def _templates(c: _Checker, raw: Any, key: str, *, needs_product: bool) -> list[
         if needs_product and "{product}" not in text:
             c.fail(tkey, f"template {text!r} has no {{product}} placeholder")
             continue
+        if bad := _placeholder_problem(text, placeholders):
+            c.fail(tkey, f"template {text!r}: {bad}")
+            continue
         try:  # a stand-in word as long as "{product}", so positions in the message hold
             parse(text.replace("{product}", _PRODUCT_WORD))
         except QuerySyntaxError as exc:
@@ -360,6 +369,20 @@ def _templates(c: _Checker, raw: Any, key: str, *, needs_product: bool) -> list[
 
 
 _PRODUCT_WORD = "PRODUCT__"  # len("{product}")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _placeholder_problem(text: str, known: tuple[str, ...]) -> str | None:
+    """Why ``text`` has a placeholder :func:`expand` would not fill, or None if it has none."""
+    for m in _PLACEHOLDER.finditer(text):
+        if m.group(1) not in known:
+            known_list = f"known: {', '.join(known)}" if known else "none are filled in here"
+            return f"unknown placeholder {m.group(0)} ({known_list})"
+    rest = _PLACEHOLDER.sub("", text)
+    for brace in "{}":
+        if brace in rest:
+            return f"unmatched {brace!r} (placeholders are written {{product}})"
+    return None
 
 
 def _reddit(c: _Checker, t: Any, products: list[Product]) -> RedditSpec | None:
@@ -475,7 +498,7 @@ def _news(c: _Checker, t: Any) -> NewsSpec | None:
         return None
     p = "news."
     c.unknown_keys(t, {"queries", "languages", "from", "to", "results_per_query", "page_size", "sort_by"}, p)
-    queries = _templates(c, t.get("queries"), f"{p}queries", needs_product=False)
+    queries = _templates(c, t.get("queries"), f"{p}queries", needs_product=False, placeholders=())
     langs = c.strings(t, "languages", p, required=False) or ["en"]
     dates = {}
     for k in ("from", "to"):
@@ -484,6 +507,8 @@ def _news(c: _Checker, t: Any) -> NewsSpec | None:
             c.fail(f"{p}{k}", f"must be a date like 2025-06-01, got {v!r}")
             v = None
         dates[k] = v
+    if dates["from"] and dates["to"] and _day(dates["from"]) > _day(dates["to"]):
+        c.fail(f"{p}from", f"{dates['from']} is after news.to {dates['to']}: the window would be empty")
     sort_by = c.get(t, "sort_by", str, "publishedAt", p)
     if sort_by not in ("publishedAt", "relevancy", "popularity"):
         c.fail(f"{p}sort_by", f"must be publishedAt, relevancy or popularity, got {sort_by!r}")
@@ -492,6 +517,11 @@ def _news(c: _Checker, t: Any) -> NewsSpec | None:
         results_per_query=c.count(t, "results_per_query", 100, p, minimum=1),
         page_size=c.count(t, "page_size", 100, p, minimum=1, maximum=100), sort_by=sort_by,
     )
+
+
+def _day(d: date) -> date:
+    """A TOML date-time compares as its day: Python refuses to order a datetime against a date."""
+    return d.date() if isinstance(d, datetime) else d
 
 
 def _budget(c: _Checker, t: Any) -> Budget:

@@ -48,8 +48,7 @@ def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
             continue
         if view in REFUSED:
             raise MinerError(f"--view {view}: not exported, it {REFUSED[view]}")
-        raise MinerError(f"--view {view}: not an exportable view (no such view, or a table; "
-                         f"exportable: {', '.join(ALLOWED)})")
+        raise MinerError(f"--view {view}: {_not_exportable(wh, view)} (exportable: {', '.join(ALLOWED)})")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -59,6 +58,15 @@ def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
         (n,) = wh.rows(f"COPY ({_select(wh, view)}) TO '{target}' {FORMATS[fmt]}")[0]
         written.append(ExportedView(view, int(n), path))
     return written
+
+
+def _not_exportable(wh: Warehouse, name: str) -> str:
+    """Why ``--view NAME`` is refused: a typo and a table need different fixes."""
+    if name in wh.view_names(""):
+        return "not an exportable view"
+    if wh.scalar("SELECT count(*) FROM duckdb_tables() WHERE NOT internal AND table_name = ?", [name]):
+        return "a table, not an exportable view"
+    return "no such view"
 
 
 def _select(wh: Warehouse, view: str) -> str:

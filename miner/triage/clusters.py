@@ -125,7 +125,8 @@ def cluster_candidates(wh: Warehouse, options: ClusterOptions = ClusterOptions()
     # A zero vector has no direction (cosine is undefined): such an item joins no cluster.
     items = [(d, v) for d, v in items if any(v)]
     ids = [d for d, _ in items]
-    vecs = np.array([v for _, v in items], dtype=np.float32).reshape(len(ids), -1)
+    # reshape(0, -1) is an error: an empty warehouse has no vectors, hence no clusters yet
+    vecs = np.array([v for _, v in items], dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 0))
     pos = {d: i for i, d in enumerate(ids)}
     current = dict(wh.rows("SELECT doc_id, cluster_id FROM cluster_members"))
     existing = wh.rows("SELECT cluster_id, centroid FROM clusters WHERE model_id = ? AND size > 0 ORDER BY cluster_id",

@@ -44,7 +44,7 @@ import orjson
 
 from miner.collect.dumps import open_dump, read_blocks
 from miner.collect.normalize import comment_state, submission_state, unescape_legacy
-from miner.core.errors import MinerError
+from miner.core.errors import MinerError, read_text
 from miner.plan.localsearch import LocalSearch
 from miner.plan.plan import Plan, PlannedQuery, expand
 from miner.plan.query import IndexedText, compile_query, parse
@@ -210,10 +210,7 @@ def load_labels(path: str | Path) -> Labels:
     incident document is its own incident.
     """
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MinerError(f"{path}: cannot read labels: {exc.strerror}") from None
+    raw = read_text(path, "labels")
     records: list[tuple[str, dict]] = []
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         for n, line in enumerate(raw.splitlines(), 1):

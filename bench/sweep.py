@@ -68,8 +68,8 @@ def bare_encode(warehouse: str) -> dict:
     from miner.process.embed import load_model
 
     with Warehouse.open(warehouse, read_only=True) as wh:
-        texts = [t for (t,) in wh.rows("SELECT text FROM clean_texts c JOIN v_canonical_documents USING (doc_id) "
-                                       "WHERE c.state = 'ok'")]
+        texts = [t for (t,) in wh.rows("SELECT c.text FROM clean_texts c WHERE c.state = 'ok' "
+                                       "AND c.doc_id IN (SELECT doc_id FROM v_canonical_documents)")]
     model = load_model()
     model.encode(texts[:8])  # warm-up
     t0 = time.perf_counter()

@@ -10,13 +10,16 @@ several stages in a row is composed here, one level up:
   version) and does only that, so running ``miner process`` twice in a row does nothing the
   second time, and a run killed halfway resumes where it stopped.
 * :func:`refresh_deletions`: collection re-checks deletions at the source and tombstones
-  documents (:mod:`miner.collect.deletions`), then incidents forget the text of their
-  tombstoned documents (:func:`miner.incidents.incidents.forget_deleted`). What the process
-  stages derived from them is forgotten by the clean stage on the next ``miner process``.
+  documents (:mod:`miner.collect.deletions`); in the same transaction as the tombstone,
+  :func:`forget_derived` removes what every later stage made from them (cleaned text,
+  signatures, links, vectors, evidence, scores, content warnings, cluster membership, the
+  incidents' drafts and searchability index), so no text outlives its deletion until the
+  next ``miner process``. The clean stage runs the same forgetting first, for documents
+  tombstoned by a re-harvest.
 
 Order matters: cleaning first (every later stage reads cleaned text, and only documents
 whose state is 'ok' have any: the clean stage first forgets what was derived from documents
-deleted or removed at the source, :mod:`miner.process.forget`), text dedup next
+deleted or removed at the source, :func:`forget_derived`), text dedup next
 (exact and near-exact copies need no vector of their own), then embeddings for canonical
 documents, then the semantic dedup that needs those vectors (syndicated rewrites), then the
 triage stages, which read cleaned text, vectors and duplicate groups.
@@ -40,6 +43,8 @@ from miner.incidents.incidents import forget_deleted
 from miner.process.clean import clean_pending
 from miner.process.dedup import dedup_semantic, dedup_text
 from miner.process.embed import embed_pending, model_info
+from miner.process.forget import ForgetReport, forget_gone
+from miner.triage.forget import TriageForgetReport, forget_gone_triage
 from miner.triage.queue import refresh_clusters, refresh_evidence, refresh_scores
 
 
@@ -68,9 +73,9 @@ class StageResult:
 
 
 def _clean(wh: Warehouse, opts: ProcessOptions) -> dict:
-    r = clean_pending(wh)  # forgets what was derived from documents deleted at the source first
+    gone = forget_derived(wh).process  # first: nothing may go on reading text deleted at the source
+    r = clean_pending(wh)
     counts = {"cleaned": r.cleaned, "changed_by_cleaning": r.changed, "documents": r.total}
-    gone = r.forgotten
     if gone.documents or gone.vectors:
         counts |= {"forgotten": gone.documents, "vectors_dropped": gone.vectors}
     return counts
@@ -157,14 +162,30 @@ def results_as_dicts(results: list[StageResult]) -> list[dict]:
 
 
 # -- deletions at the source -----------------------------------------------------------------
+@dataclass
+class Forgotten:
+    """What :func:`forget_derived` removed, by stage."""
+    process: ForgetReport
+    triage: TriageForgetReport
+    incidents: int  # incidents whose draft, index or pseudonym map lost a document's text
+
+
+def forget_derived(wh: Warehouse) -> Forgotten:
+    """Remove everything any stage derived from documents deleted or removed at the source,
+    in one transaction (or in the caller's: a tombstone and its purge commit together).
+
+    Kept, as docs/design.md §3 says: the document's id, state, counts, hits, and the
+    annotations (the team's decisions) and incident links (as provenance counts). Idempotent;
+    one query per stage when there is nothing to forget."""
+    with wh.transaction():
+        process_part = forget_gone(wh)  # first: the triage stages must no longer see their vectors
+        return Forgotten(process_part, forget_gone_triage(wh), forget_deleted(wh))
+
+
 def refresh_deletions(warehouse: str | Path, endpoints, run_id: str | None = None, *, force: bool = False,
                       requests_per_minute: float | None = 100, throttle=None) -> DeletionCheck:
     """Re-check Reddit ids at the source and tombstone what is gone (at most about once a day
-    unless ``force``), then take the tombstoned documents' text out of incidents. What the CLI's
-    ``miner refresh-deletions`` and the nightly flow run."""
-    result = check_deletions(str(warehouse), endpoints, run_id, force=force,
-                             requests_per_minute=requests_per_minute, throttle=throttle)
-    if not result.skipped:
-        with Warehouse.open(warehouse) as wh:
-            forget_deleted(wh)
-    return result
+    unless ``force``), purging in the same transaction everything derived from them
+    (:func:`forget_derived`). What the CLI's ``miner refresh-deletions`` and the nightly flow run."""
+    return check_deletions(str(warehouse), endpoints, run_id, force=force, requests_per_minute=requests_per_minute,
+                           throttle=throttle, forget=forget_derived)

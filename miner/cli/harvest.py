@@ -34,11 +34,13 @@ def harvest(plan_file: Path, replay: bool, reddit_url: str | None, newsapi_url: 
     """
     load_plan(plan_file)  # fail fast, with the plan's own error messages, before Prefect starts
     from miner.flows.nightly import nightly_harvest  # lazy: importing Prefect takes seconds; --help should not
+    from miner.flows.server import temporary_api
 
     path = warehouse_path(warehouse)
-    state = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay, reddit_url=reddit_url,
-                            newsapi_url=newsapi_url, rpm=rpm, check_deletions_daily=not no_deletion_check,
-                            process=not no_process, return_state=True)
+    with temporary_api():  # Prefect's temporary server, but one that dies with us even on SIGKILL
+        state = nightly_harvest(plan=str(plan_file), warehouse=str(path), replay=replay, reddit_url=reddit_url,
+                                newsapi_url=newsapi_url, rpm=rpm, check_deletions_daily=not no_deletion_check,
+                                process=not no_process, return_state=True)
     summary = state.result(raise_on_failure=False)  # a failed run (no query succeeded) still has its summary
     if isinstance(summary, BaseException):  # the flow itself broke: its error, as Prefect gives it
         raise summary

@@ -92,6 +92,7 @@ class Warehouse:
         self._con = con
         self.path = path
         self.read_only = read_only
+        self._tx_depth = 0  # > 0 inside transaction(): a nested one joins it
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -315,8 +316,22 @@ class Warehouse:
     # -- writing ---------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator["Warehouse"]:
-        """All-or-nothing: a crash inside leaves no half-written rows."""
+        """All-or-nothing: a crash inside leaves no half-written rows.
+
+        A transaction opened inside another joins it (DuckDB has no nested transactions), so
+        a step that is atomic on its own stays atomic as part of a larger one: a tombstone
+        commits together with everything purged because of it, or not at all. An error
+        inside rolls back the outermost transaction, so do not catch it in between.
+        """
+        if self._tx_depth:
+            self._tx_depth += 1
+            try:
+                yield self
+            finally:
+                self._tx_depth -= 1
+            return
         self._con.execute("BEGIN TRANSACTION")
+        self._tx_depth = 1
         try:
             yield self
         except BaseException:
@@ -324,6 +339,8 @@ class Warehouse:
             raise
         else:
             self._con.execute("COMMIT")
+        finally:
+            self._tx_depth = 0
 
     def insert(
         self,

@@ -82,7 +82,10 @@ def keywords(texts_by_class: dict[str, str], n: int) -> dict[str, list[str]]:
     if not classes:
         return {}
     vec = CountVectorizer(stop_words="english", token_pattern=_TOKEN.pattern, lowercase=True, min_df=1)
-    counts = vec.fit_transform([texts_by_class[c] for c in classes]).toarray().astype(float)
+    try:
+        counts = vec.fit_transform([texts_by_class[c] for c in classes]).toarray().astype(float)
+    except ValueError:  # no words at all (every member went, deleted at the source): no keywords
+        return {c: [] for c in classes}
     words = np.array(vec.get_feature_names_out())
     tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     avg = counts.sum() / len(classes)
@@ -125,7 +128,8 @@ def cluster_candidates(wh: Warehouse, options: ClusterOptions = ClusterOptions()
     # A zero vector has no direction (cosine is undefined): such an item joins no cluster.
     items = [(d, v) for d, v in items if any(v)]
     ids = [d for d, _ in items]
-    # reshape(0, -1) is an error: an empty warehouse has no vectors, hence no clusters yet
+    # reshape(0, -1) is an error: an empty warehouse has no vectors, hence no clusters yet (and
+    # when every candidate was deleted at the source, every cluster is emptied below)
     vecs = np.array([v for _, v in items], dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 0))
     pos = {d: i for i, d in enumerate(ids)}
     current = dict(wh.rows("SELECT doc_id, cluster_id FROM cluster_members"))

@@ -385,7 +385,12 @@ class ArchiveImporter:
         quiet = self.scanner.quiet_submission if self.scanner else None
         threads = batch.threads
         first = block.first_line_no
+        cut = block.cut
         for i, line in enumerate(block.lines):
+            if cut and i in cut:  # a runaway line (see read_blocks): one bad line, whatever its head says
+                counts.lines += 1
+                self._quarantine(dump, block, i, batch, f"line too long ({cut[i]:,} bytes)", None)
+                continue
             # 1. Out of scope? A byte search, no parsing. A line whose "subreddit" we cannot
             #    read this way is parsed (and quarantined if it is broken).
             pos = line.find(_SUBREDDIT_KEY)
@@ -478,9 +483,8 @@ class ArchiveImporter:
 
     def _quarantine(self, dump: DumpFile, block: Block, i: int, batch: _Batch, reason: str, obj: Any) -> None:
         line = block.lines[i]
-        offset = block.start_offset + sum(len(x) + 1 for x in block.lines[:i])
         batch.quarantine.append({"file_id": dump.file_id, "line_no": block.first_line_no + i,
-                                 "byte_offset": offset, "name": dump.name, "reason": reason,
+                                 "byte_offset": block.offset(i), "name": dump.name, "reason": reason,
                                  "excerpt": scrub_excerpt(line, obj, self.p), "run_id": self.run_id})
         batch.counts.quarantined += 1
 

@@ -225,6 +225,32 @@ def test_malformed_lines_are_set_aside_with_reasons_and_no_usernames(tmp_path, w
                                ("reddit:t3_s3", '"Character.AI" AND stopped AND working')}
 
 
+def test_usernames_in_bad_lines_are_pseudonymized_in_every_quarantine_column(tmp_path, wh, wh_path):
+    plan = write_plan(tmp_path)
+    lines = [
+        post("ok1", "depression", "ChatGPT refused me", author="secret_list_1"),  # a document by a planted name
+        {**post("q1", "depression", "ChatGPT refused"), "author": ["secret_list_1", "secret_list_2"]},
+        {**post("q2", "CPTSD", "ChatGPT refused"), "author": {"name": "secret_dict_3", "secret_key_4": 1}},
+        '{"id": "q3", "subreddit": "depression", "title": "ChatGPT refused", "author": "secret_text_5", '
+        '"selftext": "signed, secret_text_5 (SECRET_TEXT_5 on discord) and u/secret_handle_6 ',
+        '{"id": "q4", "subreddit": "depression", "title": "x", "author": ["secret_list_7", "secr',
+        {**post("q5", "depression", "ChatGPT", "I am secret_str_8, ask me"), "author": "secret_str_8", "score": "lots"},
+        {**comment("q6", "s1", "ChatGPT refused"), "author": 31337000},
+    ]
+    summary = backfill(wh_path, plan, [write_dump(tmp_path / "RS.zst", lines)])
+    assert summary.status == "ok" and summary.totals.quarantined == 6
+    rows = wh.dicts("SELECT * FROM archive_quarantine ORDER BY line_no")
+    assert [r["line_no"] for r in rows] == [2, 3, 4, 5, 6, 7]
+    assert rows[0]["reason"] == "author is not a string (list)" and rows[1]["reason"] == "author is not a string (dict)"
+    everything = "\n".join(str(v) for r in rows for v in r.values()).lower()
+    assert "secret_" not in everything and "31337000" not in everything
+    # the same keyed hash as the documents': the quarantined author is the document's author
+    p = Pseudonymizer(installation_secret(wh_path))
+    author_hash = wh.scalar("SELECT author_hash FROM documents WHERE doc_id = 'reddit:t3_ok1'")
+    assert author_hash == p.author("secret_list_1") and author_hash in rows[0]["excerpt"]
+    assert p.author("secret_text_5") in rows[2]["excerpt"] and p.author("secret_str_8") in rows[4]["excerpt"]
+
+
 def _runaway_line(size: int) -> bytes:
     """A submission line of ``size`` bytes that varies (so zstd cannot shrink it to nothing)."""
     head = b'{"id": "big1", "subreddit": "depression", "title": "ChatGPT refused", "author": "secret_long_1", ' \

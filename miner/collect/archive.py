@@ -57,7 +57,7 @@ from miner.collect.dumps import CHUNK, SUFFIXES, Block, DumpError, DumpFile, ope
 from miner.collect.linescan import LineScanner
 from miner.collect.normalize import (_ts, comment_state, reddit_comment, reddit_submission, submission_state,
                                      unescape_legacy)
-from miner.collect.pseudonyms import DELETED_AUTHORS, Pseudonymizer
+from miner.collect.pseudonyms import _AUTHOR_KEYS, DELETED_AUTHORS, Pseudonymizer
 from miner.collect.store import (finish_run, harvest_lock, register_plan, save_documents, save_hits,
                                  save_payloads, start_run)
 from miner.core.clock import now_utc
@@ -133,28 +133,94 @@ def classify(obj: Any) -> tuple[str | None, str | None]:
     return kind, None
 
 
-_AUTHOR_FIELD = re.compile(
-    r'"(author|author_fullname|approved_by|banned_by|removed_by|mod_reason_by|link_author)"(\s*:\s*")([^"\\]*)')
+_AUTHOR_KEY = "(" + "|".join(sorted(_AUTHOR_KEYS)) + ")"
+_AUTHOR_FIELD = re.compile(r'"' + _AUTHOR_KEY + r'"(\s*:\s*")([^"\\]*)')
+# An author field holding a list or an object (up to its first closing bracket, or the end of
+# a broken line), and the quoted strings inside it.
+_AUTHOR_NESTED = re.compile(r'"' + _AUTHOR_KEY + r'"(\s*:\s*)([\[{][^\]}]*)')
+_QUOTED = re.compile(r'"([^"\\]*)"?')
 
 
-def scrub_excerpt(line: bytes, obj: Any, p: Pseudonymizer) -> str:
-    """A quarantined line, safe to store: author fields hashed, handles masked, cut short.
+def scrub_quarantined(line: bytes, obj: Any, reason: str, p: Pseudonymizer) -> tuple[str, str]:
+    """``(reason, excerpt)`` of a quarantined line, safe to store: author fields hashed,
+    handles masked, the excerpt cut short, the names found masked in the reason too (it may
+    quote a value).
 
     A line that parsed is scrubbed as JSON; one that did not (truncated, broken) has every
     author-like field's value replaced up to the next quote or the end of the line, so even
-    a name cut off mid-line is not kept.
+    a name cut off mid-line is not kept. Author fields are bad lines' usual fault, so a
+    value that is not a name (a list, an object) has every string in it hashed, and every
+    name found is also hashed where it appears elsewhere in the line (a signature, a quote).
     """
+    names: set[str] = set()
     if isinstance(obj, (dict, list)):
-        text = orjson.dumps(p.scrub(obj)).decode()
+        text = orjson.dumps(p.scrub(_nested_authors_hashed(obj, p, names))).decode()
+        _string_authors(obj, names)
     else:
         text = line.decode("utf-8", errors="replace")
 
         def hashed(m: re.Match) -> str:
             name = m.group(3)
+            names.add(name)
             return f'"{m.group(1)}"{m.group(2)}{name if name in DELETED_AUTHORS else p.author(name)}'
 
-        text = p.mask_handles(_AUTHOR_FIELD.sub(hashed, text)) or ""
-    return text[:EXCERPT_CHARS]
+        def nested(m: re.Match) -> str:
+            inner = _QUOTED.sub(lambda q: '"' + _hash_name(q.group(1), p, names) + '"', m.group(3))
+            return f'"{m.group(1)}"{m.group(2)}{inner}'
+
+        text = p.mask_handles(_AUTHOR_NESTED.sub(nested, _AUTHOR_FIELD.sub(hashed, text))) or ""
+    return mask_names(reason, names, p), mask_names(text, names, p)[:EXCERPT_CHARS]
+
+
+def mask_names(text: str, names: Iterable[str], p: Pseudonymizer) -> str:
+    """``text`` with every whole-word occurrence of one of ``names`` replaced by its pseudonym."""
+    real = sorted({n for n in names if len(n) >= 3 and n not in DELETED_AUTHORS}, key=len, reverse=True)
+    if not real:
+        return text
+    pattern = re.compile(r"(?<![A-Za-z0-9_-])(" + "|".join(map(re.escape, real)) + r")(?![A-Za-z0-9_-])",
+                         re.IGNORECASE)
+    return pattern.sub(lambda m: p.author(m.group(1)) or "", text)
+
+
+def _hash_name(value: str, p: Pseudonymizer, names: set[str]) -> str:
+    names.add(value)
+    return value if value in DELETED_AUTHORS else p.author(value) or ""
+
+
+def _nested_authors_hashed(obj: Any, p: Pseudonymizer, names: set[str]) -> Any:
+    """A copy of ``obj`` in which author fields that are not strings have every value (and
+    key) inside them hashed as a name; string authors are left to ``Pseudonymizer.scrub``."""
+    if isinstance(obj, list):
+        return [_nested_authors_hashed(v, p, names) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    return {k: _hash_all(v, p, names) if k in _AUTHOR_KEYS and not isinstance(v, str)
+            else _nested_authors_hashed(v, p, names) for k, v in obj.items()}
+
+
+def _hash_all(value: Any, p: Pseudonymizer, names: set[str]) -> Any:
+    if isinstance(value, str):
+        return _hash_name(value, p, names)
+    if isinstance(value, list):
+        return [_hash_all(v, p, names) for v in value]
+    if isinstance(value, dict):
+        return {_hash_all(k, p, names): _hash_all(v, p, names) for k, v in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _hash_name(str(value), p, names)  # Reddit names may be all digits
+    return value
+
+
+def _string_authors(obj: Any, names: set[str]) -> None:
+    """Collect the string values of author fields anywhere in ``obj``."""
+    if isinstance(obj, list):
+        for v in obj:
+            _string_authors(v, names)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in _AUTHOR_KEYS and isinstance(v, str):
+                names.add(v)
+            elif isinstance(v, (dict, list)):
+                _string_authors(v, names)
 
 
 # -- counts and outcomes ---------------------------------------------------------------------
@@ -482,10 +548,10 @@ class ArchiveImporter:
                           fetched, body)
 
     def _quarantine(self, dump: DumpFile, block: Block, i: int, batch: _Batch, reason: str, obj: Any) -> None:
-        line = block.lines[i]
+        reason, excerpt = scrub_quarantined(block.lines[i], obj, reason, self.p)
         batch.quarantine.append({"file_id": dump.file_id, "line_no": block.first_line_no + i,
                                  "byte_offset": block.offset(i), "name": dump.name, "reason": reason,
-                                 "excerpt": scrub_excerpt(line, obj, self.p), "run_id": self.run_id})
+                                 "excerpt": excerpt, "run_id": self.run_id})
         batch.counts.quarantined += 1
 
     # committing --------------------------------------------------------------------------

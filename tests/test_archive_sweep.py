@@ -110,7 +110,7 @@ def test_all_still_keeps_everything_in_scope_and_sweeps_keep_their_lineage(tmp_p
                                       "reddit:t1_k5"}
     assert dict(wh.rows("SELECT h.doc_id, q.template FROM hits h JOIN queries q USING (query_id) "
                         "WHERE h.via = 'sweep'")) == SWEPT_DOCS
-    assert summary.totals.kept == 4  # kept by --all with no hit of their own: d2, k3, k5, and k4 (before it was attached)
+    assert summary.totals.kept == 4  # kept by --all, no hit of their own: d2, k3, k5, and k4 before it was attached
 
 
 def test_an_orphan_comment_gets_its_thread_when_the_submission_arrives_later(tmp_path, wh_path):

@@ -737,12 +737,8 @@ def start_import(warehouse: str | Path, plan: Plan, *, flow_run_id: str | None =
     """Record a run (endpoint ``archive``) and the plan's archive queries; returns the run id."""
     _require_reddit(plan)
     with Warehouse.open(warehouse) as wh:
-        return _start(wh, plan, flow_run_id)
-
-
-def _start(wh: Warehouse, plan: Plan, flow_run_id: str | None) -> str:
-    run_id = start_run(wh, plan, endpoint="archive", flow_run_id=flow_run_id)
-    register_plan(wh, plan, expand_archive(plan) + expand_sweeps(plan, ARCHIVE_SOURCE))
+        run_id = start_run(wh, plan, endpoint="archive", flow_run_id=flow_run_id)
+        register_plan(wh, plan, expand_archive(plan) + expand_sweeps(plan, ARCHIVE_SOURCE))
     return run_id
 
 
@@ -761,34 +757,22 @@ def finish_import(warehouse: str | Path, plan: Plan, run_id: str, outcomes: list
     """Attach comments, close the run (ok / partial / failed by file), and summarise."""
     with Warehouse.open(warehouse) as wh:
         importer = ArchiveImporter(wh, plan, run_id, Pseudonymizer(installation_secret(Path(warehouse))))
-        return _finish(importer, outcomes, started, warehouse)
-
-
-def _finish(importer: ArchiveImporter, outcomes: list[FileOutcome], started: float,
-            warehouse: str | Path) -> ImportSummary:
-    attached = importer.attach_comments()
-    waiting = importer.comments_waiting()
-    orphans = importer.orphan_comments()
-    status = finish_run(importer.wh, importer.run_id, outcomes)
-    return ImportSummary(importer.run_id, importer.plan.plan_id, status, str(warehouse), outcomes, attached,
-                         waiting, time.monotonic() - started, orphans)
+        attached = importer.attach_comments()
+        waiting = importer.comments_waiting()
+        orphans = importer.orphan_comments()
+        status = finish_run(wh, run_id, outcomes)
+    return ImportSummary(run_id, plan.plan_id, status, str(warehouse), outcomes, attached, waiting,
+                         time.monotonic() - started, orphans)
 
 
 def backfill(warehouse: str | Path, plan: Plan, paths: Iterable[str | Path], *, keep_all: bool = False,
              progress: ProgressFn | None = None, flow_run_id: str | None = None,
              batch_lines: int = BATCH_LINES, workers: int | None = None) -> ImportSummary:
-    """Import dump files into the warehouse as one run of ``plan`` (the CLI's whole job).
-
-    One connection and one importer for the whole run: opening a warehouse (migrations and
-    views checked, a checkpoint on close) and compiling the plan's queries cost ~0.3 s each,
-    which per file would be most of a small import's time (bench/backfill.py).
-    """
+    """Import dump files into the warehouse as one run of ``plan`` (the CLI's whole job)."""
     started = time.monotonic()
-    _require_reddit(plan)
     files = expand_paths(paths)
-    with harvest_lock(warehouse), Warehouse.open(warehouse) as wh:  # the lock: a run open elsewhere is not dead
-        run_id = _start(wh, plan, flow_run_id)
-        importer = ArchiveImporter(wh, plan, run_id, Pseudonymizer(installation_secret(Path(warehouse))),
-                                   keep_all=keep_all, progress=progress, batch_lines=batch_lines, workers=workers)
-        outcomes = [importer.import_file(f) for f in files]
-        return _finish(importer, outcomes, started, warehouse)
+    with harvest_lock(warehouse):  # a run open in another process must not be taken for a dead one
+        run_id = start_import(warehouse, plan, flow_run_id=flow_run_id)
+        outcomes = [import_file_at(warehouse, plan, run_id, f, keep_all=keep_all, progress=progress,
+                                   batch_lines=batch_lines, workers=workers) for f in files]
+        return finish_import(warehouse, plan, run_id, outcomes, started)

@@ -1,6 +1,7 @@
-"""Archive backfill speed: import a generated 1,000,000-line zstd dump and compare with zstd.
+"""Archive backfill speed: whole-process `miner import reddit-dump` against `zstd -dc | wc -l`.
 
-    PYTHONPATH=. .venv/bin/python bench/backfill.py [--lines 1000000] [--in-scope 1.0] [--profile]
+    PYTHONPATH=. .venv/bin/python bench/backfill.py [--lines 1000000] [--in-scope 1.0] [--runs 3]
+                                                     [--workers N] [--all] [--profile]
 
 Generates (once, cached in bench/out/) a dump of Reddit submission lines in the full API
 field set the replay server writes (~100 fields, ~2.5 KB a line, like Pushshift and Arctic
@@ -11,25 +12,29 @@ share of lines in the paper plan's five subreddits: 1.0 is a per-subreddit expor
 Shift), the hardest case because every line must be parsed; a monthly all-of-Reddit dump is
 about 0.001.
 
-Then, in the same run: ``zstd -dc FILE | wc -l`` (the floor: just decompressing and
-counting lines; python-zstandard if the CLI is missing, said so), and the import of the file
-with queries/paper.toml into a fresh warehouse, in a child process whose peak RSS is
-measured. Prints lines/s, peak memory and the ratio to zstd. ``--profile`` prints where
-the import's time goes (cProfile, top functions).
+Then ``--runs`` rounds, each of two separate processes timed from outside, start-up
+included: A, the CLI a user runs (``python -m miner import reddit-dump DUMP --plan
+queries/paper.toml`` into a fresh warehouse), then B, the floor (``zstd -dc DUMP | wc -l``:
+decompressing and counting lines; python-zstandard in a child process if the CLI is
+missing, said so). Alternating A and B, and taking the ratio pair by pair, keeps the ratio
+meaningful on a shared machine whose speed drifts. Prints, for both, the median (and range)
+of wall seconds, lines/s, CPU seconds and peak RSS, and the median ratio A/B.
+``--profile`` instead runs the import once in-process under cProfile and prints where its
+time goes (top functions).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,86 +124,115 @@ def generate(path: Path, lines: int, in_scope: float, seed: int = 4) -> None:
 
 
 # -- measuring -------------------------------------------------------------------------------
-def baseline(path: Path) -> tuple[float, str]:
-    """Seconds to decompress and count lines: the zstd CLI if present, else python-zstandard."""
-    if shutil.which("zstd"):
-        t = time.perf_counter()
-        out = subprocess.run(["sh", "-c", f"zstd -dc '{path}' | wc -l"], check=True, capture_output=True, text=True)
-        return time.perf_counter() - t, f"zstd -dc | wc -l ({out.stdout.strip()} lines)"
-    import zstandard
+@dataclass
+class Run:
+    wall: float  # seconds, from the process's start to its exit
+    cpu: float  # user + system seconds of the process and everything it waited for
+    peak_mb: float  # the largest resident set among them
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run ``cmd`` as a process of its own and measure it from outside (os.wait4's rusage)."""
     t = time.perf_counter()
-    n = 0
-    with path.open("rb") as fh:
-        reader = zstandard.ZstdDecompressor(max_window_size=1 << 31).stream_reader(fh, read_across_frames=True)
-        while chunk := reader.read(1 << 22):
-            n += chunk.count(b"\n")
-    return time.perf_counter() - t, f"python-zstandard decompress + count ({n} lines; zstd CLI not installed)"
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)}: exit {proc.returncode}\n{err[-2000:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def child(path: str, warehouse: str, profile: bool, workers: int | None, keep_all: bool) -> None:
-    """Runs in a fresh process: the import alone, its time and its peak memory."""
+def floor_command(path: Path) -> tuple[list[str], str]:
+    """``zstd -dc | wc -l`` if the zstd CLI is there, else python-zstandard in a child process."""
+    if shutil.which("zstd"):
+        return ["sh", "-c", f"zstd -dc '{path}' | wc -l"], "zstd -dc | wc -l"
+    code = ("import sys, zstandard; n = 0; r = zstandard.ZstdDecompressor(max_window_size=1 << 31)"
+            ".stream_reader(open(sys.argv[1], 'rb'), read_across_frames=True)\n"
+            "while c := r.read(1 << 22): n += c.count(b'\\n')\nprint(n)")
+    return [sys.executable, "-c", code, str(path)], "python-zstandard decompress + count (zstd CLI not installed)"
+
+
+def import_command(path: Path, warehouse: Path, workers: int | None, keep_all: bool) -> list[str]:
+    return ([sys.executable, "-m", "miner", "import", "reddit-dump", str(path), "--plan", str(PLAN),
+             "--warehouse", str(warehouse)] + (["--workers", str(workers)] if workers else [])
+            + (["--all"] if keep_all else []))
+
+
+def imported(warehouse: Path) -> dict:
+    """What the import did, from its warehouse (the CLI's own counters)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        lines, in_scope, matched, hits, quarantined = con.execute(
+            "SELECT sum(lines), sum(submissions + comments), sum(matched), sum(hits), sum(quarantined) "
+            "FROM archive_imports").fetchone()
+    finally:
+        con.close()
+    return {"lines": lines, "in_scope": in_scope, "matched": matched, "hits": hits, "quarantined": quarantined}
+
+
+def profile(path: Path, workers: int | None, keep_all: bool) -> None:
+    """The import in this process under cProfile: where its time goes."""
+    import cProfile
+    import pstats
+
     os.environ.setdefault("MINER_SECRET", "bench-secret")
     from miner.collect.archive import backfill
     from miner.plan.plan import load_plan
 
-    plan = load_plan(PLAN)
-    t = time.perf_counter()
-    if profile:
-        import cProfile
-        import pstats
+    with tempfile.TemporaryDirectory() as tmp:
         prof = cProfile.Profile()
-        summary = prof.runcall(backfill, warehouse, plan, [path], workers=workers, keep_all=keep_all)
-        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
-    else:
-        summary = backfill(warehouse, plan, [path], workers=workers, keep_all=keep_all)
-    seconds = time.perf_counter() - t
-    tot = summary.totals
-    print(json.dumps({"seconds": seconds, "lines": tot.lines, "matched": tot.matched, "hits": tot.hits,
-                      "in_scope": tot.submissions + tot.comments, "quarantined": tot.quarantined,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-                      "cpu_seconds": sum(resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime
-                                         for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))}))
+        prof.runcall(backfill, f"{tmp}/bench.duckdb", load_plan(PLAN), [path], workers=workers, keep_all=keep_all)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    return f"{format(statistics.median(values), fmt)} (range {format(min(values), fmt)}-{format(max(values), fmt)})"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--in-scope", type=float, default=1.0)
+    ap.add_argument("--runs", type=int, default=3, help="rounds of (import, zstd) in turn")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--workers", type=int, default=None, help="scanning processes (default: the import's own choice)")
     ap.add_argument("--all", dest="keep_all", action="store_true", help="import with --all (keep every item)")
-    ap.add_argument("--child", nargs=2, metavar=("DUMP", "WAREHOUSE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.child:
-        child(*args.child, args.profile, args.workers, args.keep_all)
-        return
     OUT.mkdir(parents=True, exist_ok=True)
     dump = OUT / f"RS_bench_{args.lines}_{args.in_scope:g}_v{GENERATOR_VERSION}.zst"
     if not dump.exists():
         t = time.perf_counter()
         generate(dump, args.lines, args.in_scope)
         print(f"generated {dump.name} ({dump.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - t:,.0f} s")
-    floor, how = baseline(dump)
-    with tempfile.TemporaryDirectory() as tmp:
-        res = subprocess.run([sys.executable, __file__, "--child", str(dump), f"{tmp}/bench.duckdb"]
-                             + (["--profile"] if args.profile else [])
-                             + (["--workers", str(args.workers)] if args.workers else [])
-                             + (["--all"] if args.keep_all else []),
-                             check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     if args.profile:
-        print(res.stderr)
-    r = json.loads(res.stdout.strip().splitlines()[-1])
-    rate = r["lines"] / r["seconds"]
-    print(f"dump: {dump.name}, {r['lines']:,} lines, {r['in_scope']:,} in the plan's subreddits, "
-          f"{r['matched']:,} matched ({r['hits']:,} hits), {r['quarantined']} quarantined")
-    workers = f", each scanning worker {r['worker_peak_rss_mb']:,.0f} MiB (forked, shares pages with it)" \
-        if r["worker_peak_rss_mb"] else ""
-    print(f"import: {r['seconds']:.2f} s, {rate:,.0f} lines/s, peak RSS {r['peak_rss_mb']:,.0f} MiB{workers}")
-    print(f"cpu:    {r['cpu_seconds']:.2f} s user+system, {r['lines'] / r['cpu_seconds']:,.0f} lines per CPU-second "
-          f"(wall time includes waiting for a core on a shared machine)")
-    print(f"floor:  {floor:.2f} s, {r['lines'] / floor:,.0f} lines/s [{how}]")
-    print(f"ratio:  import / floor = {r['seconds'] / floor:.2f}x")
+        profile(dump, args.workers, args.keep_all)
+        return
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MINER_SECRET": os.environ.get("MINER_SECRET", "bench-secret")}
+    floor_cmd, how = floor_command(dump)
+    a: list[Run] = []
+    b: list[Run] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.runs):
+            warehouse = Path(tmp) / f"bench{i}.duckdb"
+            a.append(timed(import_command(dump, warehouse, args.workers, args.keep_all), env))
+            b.append(timed(floor_cmd))
+        r = imported(warehouse)
+    lines = r["lines"]
+    print(f"dump: {dump.name}, {dump.stat().st_size / 2**20:,.0f} MiB, {lines:,} lines, {r['in_scope']:,} in the "
+          f"plan's subreddits, {r['matched']:,} matched ({r['hits']:,} hits), {r['quarantined']} quarantined")
+    print(f"{args.runs} rounds, each: A then B, separate processes, timed from start to exit; median (range)")
+    for name, runs in ((f"A miner import reddit-dump{' --all' if args.keep_all else ''}"
+                        f"{f' --workers {args.workers}' if args.workers else ''}", a), (f"B {how}", b)):
+        print(f"{name}:")
+        print(f"  wall {_spread([x.wall for x in runs], '.2f')} s, "
+              f"{_spread([lines / x.wall for x in runs], ',.0f')} lines/s")
+        print(f"  cpu  {_spread([x.cpu for x in runs], '.2f')} s user+system, peak RSS "
+              f"{_spread([x.peak_mb for x in runs], ',.0f')} MiB")
+    print(f"ratio A/B (wall, pair by pair): {_spread([x.wall / y.wall for x, y in zip(a, b)], '.2f')}x")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -222,6 +223,82 @@ def test_malformed_lines_are_set_aside_with_reasons_and_no_usernames(tmp_path, w
     assert "a_" in rows[0]["excerpt"]  # the cut-off author was hashed, not dropped silently
     assert search_hits(wh) == {("reddit:t3_s1", "ChatGPT AND refuse"),
                                ("reddit:t3_s3", '"Character.AI" AND stopped AND working')}
+
+
+def test_usernames_in_bad_lines_are_pseudonymized_in_every_quarantine_column(tmp_path, wh, wh_path):
+    plan = write_plan(tmp_path)
+    lines = [
+        post("ok1", "depression", "ChatGPT refused me", author="secret_list_1"),  # a document by a planted name
+        {**post("q1", "depression", "ChatGPT refused"), "author": ["secret_list_1", "secret_list_2"]},
+        {**post("q2", "CPTSD", "ChatGPT refused"), "author": {"name": "secret_dict_3", "secret_key_4": 1}},
+        '{"id": "q3", "subreddit": "depression", "title": "ChatGPT refused", "author": "secret_text_5", '
+        '"selftext": "signed, secret_text_5 (SECRET_TEXT_5 on discord) and u/secret_handle_6 ',
+        '{"id": "q4", "subreddit": "depression", "title": "x", "author": ["secret_list_7", "secr',
+        {**post("q5", "depression", "ChatGPT", "I am secret_str_8, ask me"), "author": "secret_str_8", "score": "lots"},
+        {**comment("q6", "s1", "ChatGPT refused"), "author": 31337000},
+    ]
+    summary = backfill(wh_path, plan, [write_dump(tmp_path / "RS.zst", lines)])
+    assert summary.status == "ok" and summary.totals.quarantined == 6
+    rows = wh.dicts("SELECT * FROM archive_quarantine ORDER BY line_no")
+    assert [r["line_no"] for r in rows] == [2, 3, 4, 5, 6, 7]
+    assert rows[0]["reason"] == "author is not a string (list)" and rows[1]["reason"] == "author is not a string (dict)"
+    everything = "\n".join(str(v) for r in rows for v in r.values()).lower()
+    assert "secret_" not in everything and "31337000" not in everything
+    # the same keyed hash as the documents': the quarantined author is the document's author
+    p = Pseudonymizer(installation_secret(wh_path))
+    author_hash = wh.scalar("SELECT author_hash FROM documents WHERE doc_id = 'reddit:t3_ok1'")
+    assert author_hash == p.author("secret_list_1") and author_hash in rows[0]["excerpt"]
+    assert p.author("secret_text_5") in rows[2]["excerpt"] and p.author("secret_str_8") in rows[4]["excerpt"]
+
+
+def _runaway_line(size: int) -> bytes:
+    """A submission line of ``size`` bytes that varies (so zstd cannot shrink it to nothing)."""
+    head = b'{"id": "big1", "subreddit": "depression", "title": "ChatGPT refused", "author": "secret_long_1", ' \
+           b'"selftext": "'
+    words = b" ".join(b"w%x" % (i * 2654435761 % 99991) for i in range(size // 5))
+    return head + words[:size - len(head) - 2] + b'"}'
+
+
+@pytest.mark.parametrize("name", ["RS_long.zst", "RS_long.ndjson"])
+def test_a_line_over_20_mib_is_one_quarantined_line_and_the_count_stays_right(tmp_path, wh, wh_path, name):
+    plan = write_plan(tmp_path)
+    long = _runaway_line(21 << 20)
+    dump = write_dump(tmp_path / name, [SUBMISSIONS[0], long, SUBMISSIONS[2], SUBMISSIONS[3]])
+    summary = backfill(wh_path, plan, [dump])
+    assert summary.status == "ok"
+    t = summary.totals
+    assert (t.lines, t.quarantined, t.matched) == (4, 1, 2)
+    rows = wh.dicts("SELECT line_no, byte_offset, reason, excerpt FROM archive_quarantine")
+    assert len(rows) == 1
+    first = len(orjson.dumps(SUBMISSIONS[0])) + 1
+    assert (rows[0]["line_no"], rows[0]["byte_offset"]) == (2, first)
+    assert rows[0]["reason"] == f"line too long ({len(long):,} bytes)"
+    assert 0 < len(rows[0]["excerpt"]) <= 2_000 and "secret_long_1" not in all_text(wh)
+    # the lines after it keep their numbers: s3's payload names line 3
+    assert wh.scalar("SELECT p.endpoint FROM hits h JOIN raw_payloads p USING (payload_id) "
+                     "WHERE h.doc_id = 'reddit:t3_s3'") == f"{name}:3"
+    assert wh.scalar("SELECT line_no FROM archive_imports") == 4
+
+
+def test_blocks_cut_runaway_lines_to_their_head_at_any_chunk_size(tmp_path):
+    lines = [b"a" * 5, b"b" * 25, b"c" * 3, b"d" * 40, b"e" * 11, b"f" * 2, b"g" * 30]
+    want = [(x[:10], len(x)) for x in lines]
+    for name in ("r.zst", "r.ndjson"):
+        dump = open_dump(write_dump(tmp_path / name, lines))
+        for chunk in (1, 3, 9, 64, 4096):
+            blocks = list(read_blocks(dump, chunk_size=chunk, max_line=10))
+            got = [(b.lines[i], b.length(i)) for b in blocks for i in range(len(b.lines))]
+            assert got == want, (name, chunk)
+            starts = [b.offset(i) for b in blocks for i in range(len(b.lines))]
+            assert starts == [sum(len(x) + 1 for x in lines[:i]) for i in range(len(lines))]
+            assert blocks[-1].end_offset == sum(len(x) + 1 for x in lines)
+            shared = sorted((b for k in range(2) for b in read_blocks(dump, chunk_size=chunk, every=2, phase=k,
+                                                                     max_line=10)), key=lambda b: b.index)
+            assert [(b.lines, b.cut, b.end_offset) for b in shared] == [(b.lines, b.cut, b.end_offset) for b in blocks]
+    last = open_dump(tmp_path / "r.ndjson")
+    last.path.write_bytes(b"ok\n" + b"z" * 50)  # the last line has no newline
+    assert [(b.lines, b.cut) for b in read_blocks(open_dump(last.path), chunk_size=7, max_line=10)][-1] == \
+        ([b"z" * 10], {0: 50})
 
 
 def test_a_corrupt_file_keeps_what_was_read_and_fails_that_file_only(tmp_path, wh_path):

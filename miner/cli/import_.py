@@ -94,11 +94,15 @@ def print_import_summary(s: ImportSummary, warehouse: Path | None = None) -> Non
     console.print(
         f"{t.lines:,} lines in {s.seconds:,.1f} s ({t.lines / max(s.seconds, 1e-6):,.0f}/s): {t.matched:,} matched "
         f"({t.hits:,} hits), {t.documents_new:,} documents new, {s.comments_attached:,} comments attached, "
-        f"{t.quarantined:,} quarantined" + (f", {t.kept:,} kept by --all" if t.kept else ""))
+        f"{t.quarantined:,} quarantined" + (f", {t.swept:,} kept by sweeps" if t.swept else "")
+        + (f", {t.kept:,} kept by --all" if t.kept else ""))
     if t.quarantined:
         where = f" --warehouse {shlex.quote(str(warehouse))}" if warehouse else ""  # the one just written
         console.print(f"  quarantined lines: miner sql{where} \"SELECT name, line_no, reason FROM archive_quarantine\"",
                       highlight=False, markup=False, soft_wrap=True)
+    if s.orphan_comments:
+        console.print(f"  {s.orphan_comments:,} swept comments kept without their submission (in no imported file; "
+                      "its title comes when that file is imported)")
     if s.comments_waiting:
         console.print(f"  {s.comments_waiting:,} comments wait for their submission (import its file to attach them)")
     console.print(f"Warehouse: {s.warehouse}")

@@ -23,6 +23,13 @@ How it behaves, and why:
   Attaching happens once, at the end of an import, so the choice does not depend on file
   order or on where an interrupted import resumed; comments arriving in a later import only
   fill free places (hits are lineage and are never taken back).
+* **Sweeps.** A subreddit the plan sweeps (``sweep = true``: :func:`miner.plan.plan.expand_sweeps`)
+  is read whole, as a live sweep reads its listings: every submission (and, if its comments
+  are swept, every comment) there is kept with a ``via = 'sweep'`` hit of the archive sweep
+  query (lineage ``sweep:r/SUB``), matched or not, so funnel and yields count it. A swept
+  comment is kept at once as a document of its own, even when its submission is in no
+  file: its thread (``thread_id``) is known, its title only once that file is imported.
+  The summary counts these orphan comments.
 * **Never overwrite.** A document already in the warehouse (harvested live, or imported
   before) is left as it is: a dump is an old snapshot, and a live copy may honour a
   deletion the dump predates. ``--all`` (``keep_all``) also keeps in-scope items no query
@@ -57,7 +64,7 @@ from miner.collect.dumps import CHUNK, SUFFIXES, Block, DumpError, DumpFile, ope
 from miner.collect.linescan import LineScanner
 from miner.collect.normalize import (_ts, comment_state, reddit_comment, reddit_submission, submission_state,
                                      unescape_legacy)
-from miner.collect.pseudonyms import DELETED_AUTHORS, Pseudonymizer
+from miner.collect.pseudonyms import _AUTHOR_KEYS, DELETED_AUTHORS, Pseudonymizer
 from miner.collect.store import (finish_run, harvest_lock, register_plan, save_documents, save_hits,
                                  save_payloads, start_run)
 from miner.core.clock import now_utc
@@ -66,7 +73,7 @@ from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.core.records import Document, Hit, RawPayload
 from miner.plan.localsearch import LocalSearch
-from miner.plan.plan import ARCHIVE_SOURCE, Plan, PlannedQuery, expand_archive
+from miner.plan.plan import ARCHIVE_SOURCE, Plan, PlannedQuery, expand_archive, expand_sweeps
 
 BATCH_LINES = 50_000  # lines per transaction and checkpoint: bigger batches commit less often (~0.1 s each) but DuckDB holds more memory
 IN_SCOPE_FOR_WORKERS = 0.2  # share of in-scope lines from which worker processes pay (bench/backfill.py)
@@ -133,28 +140,94 @@ def classify(obj: Any) -> tuple[str | None, str | None]:
     return kind, None
 
 
-_AUTHOR_FIELD = re.compile(
-    r'"(author|author_fullname|approved_by|banned_by|removed_by|mod_reason_by|link_author)"(\s*:\s*")([^"\\]*)')
+_AUTHOR_KEY = "(" + "|".join(sorted(_AUTHOR_KEYS)) + ")"
+_AUTHOR_FIELD = re.compile(r'"' + _AUTHOR_KEY + r'"(\s*:\s*")([^"\\]*)')
+# An author field holding a list or an object (up to its first closing bracket, or the end of
+# a broken line), and the quoted strings inside it.
+_AUTHOR_NESTED = re.compile(r'"' + _AUTHOR_KEY + r'"(\s*:\s*)([\[{][^\]}]*)')
+_QUOTED = re.compile(r'"([^"\\]*)"?')
 
 
-def scrub_excerpt(line: bytes, obj: Any, p: Pseudonymizer) -> str:
-    """A quarantined line, safe to store: author fields hashed, handles masked, cut short.
+def scrub_quarantined(line: bytes, obj: Any, reason: str, p: Pseudonymizer) -> tuple[str, str]:
+    """``(reason, excerpt)`` of a quarantined line, safe to store: author fields hashed,
+    handles masked, the excerpt cut short, the names found masked in the reason too (it may
+    quote a value).
 
     A line that parsed is scrubbed as JSON; one that did not (truncated, broken) has every
     author-like field's value replaced up to the next quote or the end of the line, so even
-    a name cut off mid-line is not kept.
+    a name cut off mid-line is not kept. Author fields are bad lines' usual fault, so a
+    value that is not a name (a list, an object) has every string in it hashed, and every
+    name found is also hashed where it appears elsewhere in the line (a signature, a quote).
     """
+    names: set[str] = set()
     if isinstance(obj, (dict, list)):
-        text = orjson.dumps(p.scrub(obj)).decode()
+        text = orjson.dumps(p.scrub(_nested_authors_hashed(obj, p, names))).decode()
+        _string_authors(obj, names)
     else:
         text = line.decode("utf-8", errors="replace")
 
         def hashed(m: re.Match) -> str:
             name = m.group(3)
+            names.add(name)
             return f'"{m.group(1)}"{m.group(2)}{name if name in DELETED_AUTHORS else p.author(name)}'
 
-        text = p.mask_handles(_AUTHOR_FIELD.sub(hashed, text)) or ""
-    return text[:EXCERPT_CHARS]
+        def nested(m: re.Match) -> str:
+            inner = _QUOTED.sub(lambda q: '"' + _hash_name(q.group(1), p, names) + '"', m.group(3))
+            return f'"{m.group(1)}"{m.group(2)}{inner}'
+
+        text = p.mask_handles(_AUTHOR_NESTED.sub(nested, _AUTHOR_FIELD.sub(hashed, text))) or ""
+    return mask_names(reason, names, p), mask_names(text, names, p)[:EXCERPT_CHARS]
+
+
+def mask_names(text: str, names: Iterable[str], p: Pseudonymizer) -> str:
+    """``text`` with every whole-word occurrence of one of ``names`` replaced by its pseudonym."""
+    real = sorted({n for n in names if len(n) >= 3 and n not in DELETED_AUTHORS}, key=len, reverse=True)
+    if not real:
+        return text
+    pattern = re.compile(r"(?<![A-Za-z0-9_-])(" + "|".join(map(re.escape, real)) + r")(?![A-Za-z0-9_-])",
+                         re.IGNORECASE)
+    return pattern.sub(lambda m: p.author(m.group(1)) or "", text)
+
+
+def _hash_name(value: str, p: Pseudonymizer, names: set[str]) -> str:
+    names.add(value)
+    return value if value in DELETED_AUTHORS else p.author(value) or ""
+
+
+def _nested_authors_hashed(obj: Any, p: Pseudonymizer, names: set[str]) -> Any:
+    """A copy of ``obj`` in which author fields that are not strings have every value (and
+    key) inside them hashed as a name; string authors are left to ``Pseudonymizer.scrub``."""
+    if isinstance(obj, list):
+        return [_nested_authors_hashed(v, p, names) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    return {k: _hash_all(v, p, names) if k in _AUTHOR_KEYS and not isinstance(v, str)
+            else _nested_authors_hashed(v, p, names) for k, v in obj.items()}
+
+
+def _hash_all(value: Any, p: Pseudonymizer, names: set[str]) -> Any:
+    if isinstance(value, str):
+        return _hash_name(value, p, names)
+    if isinstance(value, list):
+        return [_hash_all(v, p, names) for v in value]
+    if isinstance(value, dict):
+        return {_hash_all(k, p, names): _hash_all(v, p, names) for k, v in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _hash_name(str(value), p, names)  # Reddit names may be all digits
+    return value
+
+
+def _string_authors(obj: Any, names: set[str]) -> None:
+    """Collect the string values of author fields anywhere in ``obj``."""
+    if isinstance(obj, list):
+        for v in obj:
+            _string_authors(v, names)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in _AUTHOR_KEYS and isinstance(v, str):
+                names.add(v)
+            elif isinstance(v, (dict, list)):
+                _string_authors(v, names)
 
 
 # -- counts and outcomes ---------------------------------------------------------------------
@@ -169,6 +242,7 @@ class Counts:
     matched: int = 0
     hits: int = 0
     kept: int = 0
+    swept: int = 0  # items kept because the plan sweeps their subreddit (listing)
     documents_new: int = 0
     quarantined: int = 0
 
@@ -222,6 +296,7 @@ class ImportSummary:
     comments_attached: int
     comments_waiting: int
     seconds: float
+    orphan_comments: int = 0  # swept comments kept whose submission no imported file has shown
 
     @property
     def totals(self) -> Counts:
@@ -278,9 +353,13 @@ class ArchiveImporter:
         self.workers = workers  # scanning processes; None: one per core for big files
         self.chunk_size = chunk_size
         self.search = LocalSearch(expand_archive(plan))
+        # (subreddit lower-cased, listing) -> the sweep query whose hit every such item gets
+        self.sweeps = {(q.scope.lower(), q.listing): q for q in expand_sweeps(plan, ARCHIVE_SOURCE)}
         self.comments_per_post = plan.reddit.comments_per_post
         self.search_comments = plan.reddit.search_comments
-        self._scope = frozenset(s.encode() for s in self.search.subreddits)
+        self.subreddits = self.search.subreddits | {sub for sub, _ in self.sweeps}
+        self._scope = frozenset(s.encode() for s in self.subreddits)
+        self._swept = frozenset(sub.encode() for sub, _ in self.sweeps)
         self._now = now_utc()
         # Quick path for submissions that cannot match (see miner.collect.linescan); off when every
         # in-scope item is kept anyway, or when some query needs no word at all.
@@ -376,8 +455,10 @@ class ArchiveImporter:
         where an import spends its time (see bench/backfill.py)."""
         counts = batch.counts
         scope = self._scope
+        swept = self._swept
+        sweeps = self.sweeps
         search = self.search
-        subreddits = search.subreddits
+        subreddits = self.subreddits
         keep_all = self.keep_all
         pool_comments = self.comments_per_post > 0
         search_comments = self.search_comments
@@ -385,7 +466,12 @@ class ArchiveImporter:
         quiet = self.scanner.quiet_submission if self.scanner else None
         threads = batch.threads
         first = block.first_line_no
+        cut = block.cut
         for i, line in enumerate(block.lines):
+            if cut and i in cut:  # a runaway line (see read_blocks): one bad line, whatever its head says
+                counts.lines += 1
+                self._quarantine(dump, block, i, batch, f"line too long ({cut[i]:,} bytes)", None)
+                continue
             # 1. Out of scope? A byte search, no parsing. A line whose "subreddit" we cannot
             #    read this way is parsed (and quarantined if it is broken).
             pos = line.find(_SUBREDDIT_KEY)
@@ -401,8 +487,9 @@ class ArchiveImporter:
                     counts.lines += 1
                     counts.out_of_scope += 1
                     continue
-                # 2. A whole submission without any query's needle: only its id matters.
-                if quiet is not None:
+                # 2. A whole submission without any query's needle: only its id matters
+                #    (unless its subreddit is swept: then every item is kept).
+                if quiet is not None and not (swept and m is not None and m.group(1).lower() in swept):
                     ident = quiet(line)
                     if ident is not None:
                         counts.lines += 1
@@ -435,8 +522,9 @@ class ArchiveImporter:
                 body = data.get("selftext") or "" if submission_state(data) == "ok" else ""
                 found = search.search(sub, f"{data['title']}\n{body}")
                 threads[doc_id] = threads.get(doc_id, False) or bool(found)
-                if found:
-                    self._matched(dump, first + i, obj, reddit_submission(data, self.p), found, batch)
+                sweep = sweeps.get((sub.lower(), "submissions")) if sweeps else None
+                if found or sweep:
+                    self._matched(dump, first + i, obj, reddit_submission(data, self.p), found, batch, sweep)
                 elif keep_all:
                     batch.docs.append(reddit_submission(data, self.p))
                     counts.kept += 1
@@ -444,12 +532,15 @@ class ArchiveImporter:
                 counts.comments += 1
                 found = search.search(sub, data.get("body") or "") \
                     if search_comments and comment_state(data) == "ok" else []
-                if not (found or keep_all or pool_comments):
+                # A swept comment is kept now, as a document of its own: it does not wait for
+                # its submission (which may be in no file at all), it only links to it.
+                sweep = sweeps.get((sub.lower(), "comments")) if sweeps else None
+                if not (found or sweep or keep_all or pool_comments):
                     continue
                 doc = reddit_comment(data, self.p)
                 payload = None
-                if found:
-                    payload = self._matched(dump, first + i, obj, doc, found, batch)
+                if found or sweep:
+                    payload = self._matched(dump, first + i, obj, doc, found, batch, sweep)
                 elif keep_all:
                     batch.docs.append(doc)
                     counts.kept += 1
@@ -457,15 +548,21 @@ class ArchiveImporter:
                     batch.pool.append((doc, obj, payload, first + i))
 
     def _matched(self, dump: DumpFile, line_no: int, obj: dict, doc: Document, found: list[PlannedQuery],
-                 batch: _Batch) -> RawPayload:
+                 batch: _Batch, sweep: PlannedQuery | None = None) -> RawPayload:
+        """Keep ``doc`` with a ``search`` hit per query that ``found`` it and, where its
+        subreddit is swept, a ``sweep`` hit (lineage ``sweep:r/SUB``, as a live sweep records)."""
         payload = self._payload(dump, line_no, obj)
         doc.payload_id = payload.payload_id
         batch.docs.append(doc)
         batch.payloads[payload.payload_id] = payload
-        batch.hits += [Hit(self.plan.plan_id, q.query_id, doc.doc_id, ARCHIVE_SOURCE, "search", self.run_id, None,
-                           payload.fetched_at, payload.payload_id) for q in found]
-        batch.counts.matched += 1
-        batch.counts.hits += len(found)
+        hits = [(q, "search") for q in found] + ([(sweep, "sweep")] if sweep else [])
+        batch.hits += [Hit(self.plan.plan_id, q.query_id, doc.doc_id, ARCHIVE_SOURCE, via, self.run_id, None,
+                           payload.fetched_at, payload.payload_id) for q, via in hits]
+        if found:
+            batch.counts.matched += 1
+            batch.counts.hits += len(found)
+        if sweep:
+            batch.counts.swept += 1
         return payload
 
     def _payload(self, dump: DumpFile, line_no: int, obj: dict) -> RawPayload:
@@ -477,11 +574,10 @@ class ArchiveImporter:
                           fetched, body)
 
     def _quarantine(self, dump: DumpFile, block: Block, i: int, batch: _Batch, reason: str, obj: Any) -> None:
-        line = block.lines[i]
-        offset = block.start_offset + sum(len(x) + 1 for x in block.lines[:i])
+        reason, excerpt = scrub_quarantined(block.lines[i], obj, reason, self.p)
         batch.quarantine.append({"file_id": dump.file_id, "line_no": block.first_line_no + i,
-                                 "byte_offset": offset, "name": dump.name, "reason": reason,
-                                 "excerpt": scrub_excerpt(line, obj, self.p), "run_id": self.run_id})
+                                 "byte_offset": block.offset(i), "name": dump.name, "reason": reason,
+                                 "excerpt": excerpt, "run_id": self.run_id})
         batch.counts.quarantined += 1
 
     # committing --------------------------------------------------------------------------
@@ -580,6 +676,16 @@ class ArchiveImporter:
         """Pooled comments whose submission no import has shown yet."""
         return self.wh.scalar("SELECT count(*) FROM archive_comment_pool WHERE plan_id = ?", [self.plan.plan_id])
 
+    def orphan_comments(self) -> int:
+        """Swept comments kept for this plan whose submission is in no imported file and not
+        in the warehouse: their thread's title comes when the submission's file is imported."""
+        return self.wh.scalar(
+            "SELECT count(DISTINCT h.doc_id) FROM hits h JOIN documents d USING (doc_id) "
+            "WHERE h.plan_id = ? AND h.source = ? AND h.via = 'sweep' AND d.kind = 'comment' "
+            "AND d.thread_id NOT IN (SELECT doc_id FROM archive_threads WHERE plan_id = ?) "
+            "AND d.thread_id NOT IN (SELECT doc_id FROM documents)",
+            [self.plan.plan_id, ARCHIVE_SOURCE, self.plan.plan_id])
+
 
 # Pooled comments of matched submissions, best first, as many as each submission has free
 # places (comments_per_post minus those attached by earlier imports).
@@ -632,7 +738,7 @@ def start_import(warehouse: str | Path, plan: Plan, *, flow_run_id: str | None =
     _require_reddit(plan)
     with Warehouse.open(warehouse) as wh:
         run_id = start_run(wh, plan, endpoint="archive", flow_run_id=flow_run_id)
-        register_plan(wh, plan, expand_archive(plan))
+        register_plan(wh, plan, expand_archive(plan) + expand_sweeps(plan, ARCHIVE_SOURCE))
     return run_id
 
 
@@ -653,9 +759,10 @@ def finish_import(warehouse: str | Path, plan: Plan, run_id: str, outcomes: list
         importer = ArchiveImporter(wh, plan, run_id, Pseudonymizer(installation_secret(Path(warehouse))))
         attached = importer.attach_comments()
         waiting = importer.comments_waiting()
+        orphans = importer.orphan_comments()
         status = finish_run(wh, run_id, outcomes)
     return ImportSummary(run_id, plan.plan_id, status, str(warehouse), outcomes, attached, waiting,
-                         time.monotonic() - started)
+                         time.monotonic() - started, orphans)
 
 
 def backfill(warehouse: str | Path, plan: Plan, paths: Iterable[str | Path], *, keep_all: bool = False,

@@ -23,7 +23,7 @@ import contextlib
 import hashlib
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
@@ -35,7 +35,8 @@ from miner.core.errors import MinerError
 SUFFIXES = {".zst": "zstd", ".ndjson": "plain", ".jsonl": "plain"}
 FINGERPRINT_SPAN = 1 << 20  # bytes read from each end of the file
 CHUNK = 4 << 20  # decompressed bytes per read
-MAX_LINE = 16 << 20  # a "line" longer than this is cut (and will be quarantined as bad JSON)
+MAX_LINE = 16 << 20  # a line longer than this is no Reddit object: kept as its head, quarantined as too long
+HEAD = 64 << 10  # bytes kept of such a line (enough for its quarantine excerpt)
 ZSTD_MAX_WINDOW = 1 << 31  # Pushshift dumps are written with --long=31
 
 
@@ -88,20 +89,35 @@ class Block:
     end_offset: int  # offset just after the last line's newline: where a resume starts
     read_bytes: int  # bytes of the file itself (compressed) read so far, for progress
     index: int = 0  # the block's number in this read (0-based)
+    # lines[i] -> length in bytes of the whole line, for lines longer than ``max_line``:
+    # those are only their first HEAD (at most max_line) bytes here (a dump line is never that long; holding
+    # a runaway one would cost memory for nothing but its quarantine excerpt).
+    cut: dict[int, int] = field(default_factory=dict)
 
     @property
     def last_line_no(self) -> int:
         return self.first_line_no + len(self.lines) - 1
 
+    def offset(self, i: int) -> int:
+        """Decompressed byte offset of lines[i] (cut lines count at their full length)."""
+        return self.start_offset + sum(self.length(j) + 1 for j in range(i))
+
+    def length(self, i: int) -> int:
+        """Bytes of lines[i] in the file (more than ``len(lines[i])`` if the line was cut)."""
+        return self.cut.get(i, len(self.lines[i]))
+
 
 def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0, chunk_size: int = CHUNK,
-                every: int = 1, phase: int = 0) -> Iterator[Block]:
+                every: int = 1, phase: int = 0, max_line: int = MAX_LINE) -> Iterator[Block]:
     """Blocks of complete lines from ``start_offset`` (a previous block's ``end_offset``) on.
 
     ``start_line`` is the number of lines before that offset, so line numbers continue.
     With ``every=n, phase=k`` only blocks whose index is k modulo n are split and yielded
     (the others are only counted): n readers of one file share its lines between them, each
     block exactly once, with the same boundaries as a single reader.
+    A line longer than ``max_line`` bytes stays one line, kept only as its head (see
+    :attr:`Block.cut`): its rest is read and dropped up to its newline, so line numbers and
+    offsets after it stay right.
     Raises :class:`DumpError` naming the file and offset if the compressed data is corrupt.
     """
     chunks: queue.Queue = queue.Queue(maxsize=4)
@@ -109,7 +125,9 @@ def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0, c
     reader = threading.Thread(target=_produce, args=(dump, start_offset, chunk_size, chunks, stop),
                               name=f"dump-reader {dump.name}", daemon=True)
     reader.start()
-    carry = b""
+    head = min(HEAD, max_line)
+    carry = b""  # the start of a line that goes on in a later chunk
+    cut = 0  # if the carried line is over max_line: its length so far (carry holds its head)
     buf_start = start_offset  # decompressed offset of carry[0]
     line_no = start_line
     read_bytes = 0
@@ -118,11 +136,12 @@ def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0, c
         while True:
             item = chunks.get()
             if isinstance(item, BaseException):
-                raise DumpError(f"{dump.path}: cannot read past decompressed byte {buf_start + len(carry)}: "
+                raise DumpError(f"{dump.path}: cannot read past decompressed byte {buf_start + (cut or len(carry))}: "
                                 f"{item}") from None
             if item is None:
                 break
             data, read_bytes = item
+            carried = cut or len(carry)
             mine = index % every == phase
             if mine:
                 lines = data.split(b"\n")  # the one copy: no concatenating or slicing of chunks
@@ -132,21 +151,31 @@ def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0, c
                 count = data.count(b"\n")
                 tail = data[data.rfind(b"\n") + 1:] if count else data
             if not count:  # no newline in this chunk
-                carry += tail
-                if len(carry) > MAX_LINE:  # a runaway line: cut it here rather than hold it all
-                    if mine:
-                        yield Block([carry], line_no + 1, buf_start, buf_start + len(carry), read_bytes, index)
-                    line_no, buf_start, carry, index = line_no + 1, buf_start + len(carry), b"", index + 1
+                if cut:
+                    cut += len(data)
+                else:
+                    carry += tail
+                    if len(carry) > max_line:  # a runaway line: keep its head, count the rest
+                        cut, carry = len(carry), carry[:head]
                 continue
-            end = buf_start + len(carry) + len(data) - len(tail)
+            end = buf_start + carried + len(data) - len(tail)
             if mine:
-                if carry:
+                marks: dict[int, int] = {}
+                if cut:
+                    marks[0] = cut + len(lines[0])
+                    lines[0] = carry
+                elif carry:
                     lines[0] = carry + lines[0]
-                yield Block(lines, line_no + 1, buf_start, end, read_bytes, index)
+                if carried + len(data) > max_line:  # only then can a line here be too long
+                    _cut_long(lines, marks, max_line, head)
+                yield Block(lines, line_no + 1, buf_start, end, read_bytes, index, marks)
             line_no += count
-            buf_start, carry, index = end, tail, index + 1
-        if carry and index % every == phase:  # the last line has no newline
-            yield Block([carry], line_no + 1, buf_start, buf_start + len(carry), read_bytes, index)
+            buf_start, carry, cut, index = end, tail, 0, index + 1
+        if (carry or cut) and index % every == phase:  # the last line has no newline
+            marks = {0: cut} if cut else {}
+            lines = [carry]
+            _cut_long(lines, marks, max_line, head)
+            yield Block(lines, line_no + 1, buf_start, buf_start + (cut or len(carry)), read_bytes, index, marks)
     finally:
         stop.set()
         while reader.is_alive():  # unblock a producer waiting on a full queue
@@ -154,6 +183,15 @@ def read_blocks(dump: DumpFile, *, start_offset: int = 0, start_line: int = 0, c
                 chunks.get(timeout=0.05)
             except queue.Empty:
                 pass
+
+
+def _cut_long(lines: list[bytes], marks: dict[int, int], max_line: int, head: int) -> None:
+    """Replace every line over ``max_line`` bytes by its first ``head`` bytes, noting its
+    length in ``marks``."""
+    for i, line in enumerate(lines):
+        if len(line) > max_line and i not in marks:
+            marks[i] = len(line)
+            lines[i] = line[:head]
 
 
 def _produce(dump: DumpFile, start_offset: int, chunk_size: int, out: queue.Queue, stop: threading.Event) -> None:

@@ -114,8 +114,12 @@ def test_broad_plan_backfilled_from_a_dump_hits_what_evaluate_predicts(tmp_path,
     dump = corpus_dump(corpus, tmp_path / "corpus.zst")
     summary = backfill(wh_path, plan, [dump])
     assert summary.status == "ok"
-    got = set(wh.rows("SELECT query_id, doc_id FROM hits WHERE source = 'reddit-archive'"))
+    got = set(wh.rows("SELECT query_id, doc_id FROM hits WHERE source = 'reddit-archive' AND via <> 'sweep'"))
     predicted = {(q, d) for q, docs in match_plan(expand_archive(plan), dump_corpus([dump])).items() for d in docs}
     assert got and got == predicted
     communities = {q.query_id for q in expand_archive(plan) if q.scope == "replika"}
     assert any(q in communities for q, _ in got)
+    # and the swept communities are kept whole: every r/replika submission, matched or not
+    replika = {s.doc_id for s in corpus.submissions if s.subreddit == "replika"}
+    swept = {d for (d,) in wh.rows("SELECT doc_id FROM hits WHERE via = 'sweep'")}
+    assert replika and replika <= swept

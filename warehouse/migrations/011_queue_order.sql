@@ -1,0 +1,11 @@
+-- 011: the queue's reading order, materialized when scoring runs (the only time it changes).
+-- v_queue computes the same order over every table and takes seconds at a million documents;
+-- handing out the next item reads this table by position and skips, at read time, what was
+-- decided, held by someone else or deleted at the source since. Refreshed by the score stage
+-- (miner.triage.queue.refresh_queue_order).
+CREATE TABLE queue_order (
+    doc_id         VARCHAR NOT NULL,          -- a canonical document with text
+    priority       INTEGER NOT NULL,          -- reading order (scores.priority of the current scorer)
+    has_hits       BOOLEAN NOT NULL,          -- a sweep or a search found it (v_queue); else only v_queue_all
+    scorer_version VARCHAR NOT NULL
+);

@@ -26,10 +26,12 @@ def refresh_queue_order(wh: Warehouse) -> int:
         wh.execute("DELETE FROM queue_order")
         wh.execute(
             "INSERT INTO queue_order "
-            "SELECT s.doc_id, s.priority, s.doc_id IN (SELECT coalesce(m.canonical_id, h.doc_id) FROM hits h "
-            "                                         LEFT JOIN dup_members m USING (doc_id)), s.scorer_version "
+            "WITH lanes AS (SELECT coalesce(m.canonical_id, h.doc_id) AS doc_id, "
+            "               found_by(count(*) FILTER (WHERE h.via = 'sweep'), count(*) FILTER (WHERE h.via <> 'sweep')) "
+            "               AS found_by FROM hits h LEFT JOIN dup_members m USING (doc_id) GROUP BY 1) "
+            "SELECT s.doc_id, s.priority, lanes.found_by, s.scorer_version "
             "FROM scores s JOIN v_current_scorer USING (scorer_version) LEFT JOIN dup_members g USING (doc_id) "
-            "WHERE coalesce(g.is_canonical, true) ORDER BY s.priority")
+            "LEFT JOIN lanes USING (doc_id) WHERE coalesce(g.is_canonical, true) ORDER BY s.priority")
     return wh.scalar("SELECT count(*) FROM queue_order")
 
 
@@ -43,6 +45,6 @@ def undecided(all_documents: bool = False) -> str:
     """``FROM ... WHERE ...`` over the materialized order: what ``v_queue`` (or ``v_queue_all``)
     holds now, in milliseconds at a million documents. What changed since scoring is checked
     here: decided items and documents deleted at the source are skipped. Alias ``q``."""
-    hits = "" if all_documents else " AND q.has_hits"
+    hits = "" if all_documents else " AND q.found_by IS NOT NULL"
     return ("FROM queue_order q WHERE q.doc_id NOT IN (SELECT doc_id FROM v_annotations_current) "
             f"AND q.doc_id NOT IN (SELECT doc_id FROM documents WHERE state <> 'ok'){hits}")

@@ -6,6 +6,6 @@
 CREATE TABLE queue_order (
     doc_id         VARCHAR NOT NULL,          -- a canonical document with text
     priority       INTEGER NOT NULL,          -- reading order (scores.priority of the current scorer)
-    has_hits       BOOLEAN NOT NULL,          -- a sweep or a search found it (v_queue); else only v_queue_all
+    found_by       VARCHAR,                   -- swept / matched a query / both (v_queue); NULL: no hit, v_queue_all only
     scorer_version VARCHAR NOT NULL
 );

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.process.clean import clean_text_of
-from miner.triage.order import undecided
+from miner.triage.order import count_undecided, next_in_order
 from miner.triage.clusters import cluster_candidates
 from miner.triage.evidence import Span, extract_pending, load_spans
 from miner.triage.score import score_all
@@ -96,7 +96,7 @@ def _item(wh: Warehouse, row: dict, remaining: int) -> QueueItem:
 
 def next_item(wh: Warehouse, annotator: str | None = None, *, all_documents: bool = False) -> QueueItem | None:
     """The item ``annotator`` should read next, or None when the queue is empty."""
-    remaining = wh.scalar(f"SELECT count(*) {undecided(all_documents)}")
+    remaining = count_undecided(wh, all_documents)
     if annotator:
         hits = "" if all_documents else "AND c.n_hits > 0"
         overlap = wh.dicts(
@@ -111,7 +111,7 @@ def next_item(wh: Warehouse, annotator: str | None = None, *, all_documents: boo
             [annotator])
         if overlap:
             return _item(wh, overlap[0], remaining)
-    first = wh.rows(f"SELECT q.doc_id, q.priority {undecided(all_documents)} ORDER BY q.priority LIMIT 1")
+    first = next_in_order(wh, all_documents)
     if not first:
         return None
     doc, priority = first[0]
@@ -122,7 +122,7 @@ def next_item(wh: Warehouse, annotator: str | None = None, *, all_documents: boo
         "FROM scores s JOIN v_current_scorer USING (scorer_version) JOIN documents d USING (doc_id) "
         "JOIN clean_texts c USING (doc_id) LEFT JOIN cluster_members m USING (doc_id) "
         "LEFT JOIN clusters k ON k.cluster_id = m.cluster_id WHERE s.doc_id = ?", [doc])[0]
-    row["position"] = 1 + wh.scalar(f"SELECT count(*) {undecided(all_documents)} AND q.priority < ?", [priority])
+    row["position"] = 1 + count_undecided(wh, all_documents, before=priority)
     return _item(wh, row, remaining)
 
 

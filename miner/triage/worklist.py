@@ -32,7 +32,8 @@ from miner.triage.annotators import Annotator
 from miner.triage.care import flag_pending, flags
 from miner.triage.codebook import Label
 from miner.triage.evidence import Span, load_spans
-from miner.triage.queue import found_by_of, undecided
+from miner.triage.order import count_undecided, next_in_order
+from miner.triage.queue import found_by_of
 
 CLAIM_MINUTES = 20
 
@@ -136,7 +137,7 @@ def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all
             f"WHERE d.state = 'ok' AND NOT cur.mine AND cur.n < o.k {hits} {_filters('o.doc_id')} "
             "ORDER BY s.priority, o.doc_id LIMIT 1", p)
     if not row:
-        row = wh.rows(f"SELECT doc_id {undecided(all_documents)} {_filters()} ORDER BY q.priority LIMIT 1", p)
+        row = next_in_order(wh, all_documents, me=who.name, opt=list(who.opt_out), skip=list(skip), now=now)
     if not row:
         return None
     doc = row[0][0]
@@ -314,7 +315,7 @@ def cluster_detail(wh: Warehouse, cluster_id: str, annotator: str) -> dict:
 
 def left(wh: Warehouse, *, all_documents: bool = False) -> int:
     """Undecided items in the queue."""
-    return wh.scalar(f"SELECT count(*) {undecided(all_documents)}")
+    return count_undecided(wh, all_documents)
 
 
 def progress(wh: Warehouse, who: Annotator, *, all_documents: bool = False) -> dict:
@@ -327,8 +328,7 @@ def progress(wh: Warehouse, who: Annotator, *, all_documents: bool = False) -> d
         "done_total": wh.scalar(f"SELECT count(*) {mine}", [me]),
         "my_incidents": wh.scalar(f"SELECT count(*) {mine} AND decision = 'incident'", [me]),
         "left": left(wh, all_documents=all_documents),
-        "held_back": wh.scalar(f"SELECT count(*) {undecided(all_documents)} AND q.doc_id IN "
-                               "(SELECT doc_id FROM care_flags WHERE len(list_intersect(categories, ?)) > 0)", [opt]),
+        "held_back": count_undecided(wh, all_documents, extra=" AND list_has_any(q.care, ?::VARCHAR[])", params=[opt]),
         "incidents": wh.scalar("SELECT count(*) FROM v_decisions WHERE decision = 'incident'"),
         "disputed": wh.scalar("SELECT count(*) FROM v_decisions WHERE status = 'disputed'"),
         "annotators_today": wh.rows("SELECT annotator, count(*) FROM v_annotations_current WHERE role = 'annotator' "

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from miner.core.db import Warehouse, saved_queries_dir  # noqa: E402
 from miner.report.render import build_report  # noqa: E402
 from miner.report.tables import export_views  # noqa: E402
+from miner.triage.care import CARE_VERSION  # noqa: E402
 
 PRODUCTS = ["ChatGPT", "Claude", "Gemini", "Grok", "Copilot", "Bard", "GPT-4", "GPT-3", "OpenAI",
             "Anthropic", "Google AI", "Microsoft AI", "Perplexity", "Character.AI", "Replika"]
@@ -110,7 +111,9 @@ def build(wh: Warehouse, docs: int, hits: int, runs: int, incidents: int) -> Non
 def triage(wh: Warehouse, docs: int) -> None:
     """When the process and triage stages' tables exist: the state after
     `miner process` and some annotation. Deleted documents have no text; one document in 20 is
-    a duplicate of its neighbour; one in 100 has a decision, a fifth of those "incident"."""
+    a duplicate of its neighbour; one in 100 has a decision, a fifth of those "incident", and
+    a tenth of those a second annotator; every canonical document with text has a score, three
+    evidence spans, a cluster (or the outlier lane) and care flags."""
     ex = wh.execute
     ex("""INSERT INTO clean_texts (doc_id, content_hash, cleaner_version, state, text, text_hash, n_words, cleaned_at)
         SELECT d.doc_id, d.content_hash, 'bench', CASE WHEN d.state = 'ok' THEN 'ok' ELSE d.state END, 'x',
@@ -125,6 +128,31 @@ def triage(wh: Warehouse, docs: int) -> None:
         SELECT doc_id, 'annotator_' || (di % 2), CASE WHEN di % 500 = 0 THEN 'incident' ELSE 'not' END,
                TIMESTAMP '2024-02-02'
         FROM dn WHERE di % 100 = 0""")
+    # a second annotator on a tenth of those (agreement has pairs to measure)
+    ex("""INSERT INTO annotations (doc_id, annotator, decision, created_at)
+        SELECT doc_id, 'annotator_' || (1 - di % 2), CASE WHEN di % 3000 = 0 THEN 'incident' ELSE 'not' END,
+               TIMESTAMP '2024-02-03'
+        FROM dn WHERE di % 1000 = 0""")
+    # scores of one cold scorer over every canonical document with text, in queue order
+    ex("""INSERT INTO scorers VALUES ('cold-v2:bench', 'cold', 'bench', 0, 0, 0.0, '{}', TIMESTAMP '2024-02-03')""")
+    ex("""INSERT INTO scores
+        SELECT 'cold-v2:bench', doc_id, s, 1 - abs(2 * s - 1), row_number() OVER (ORDER BY s DESC, doc_id),
+               'score', TIMESTAMP '2024-02-03'
+        FROM (SELECT c.doc_id, (hash(c.doc_id) % 1000000) / 1e6 AS s FROM clean_texts c
+              LEFT JOIN dup_members g USING (doc_id) WHERE c.state = 'ok' AND coalesce(g.is_canonical, true))""")
+    # three evidence spans a document, 1,000 clusters (one in 20 documents an outlier), care flags
+    ex("""INSERT INTO evidence SELECT doc_id, ['refusal', 'support', 'product'][k + 1], 'bench', 0, 1, 0.5
+        FROM scores, range(3) t(k)""")
+    ex("""INSERT INTO cluster_runs VALUES ('cl_bench', 'bench', 0, 0, 1000, 0, '{}', TIMESTAMP '2024-02-03')""")
+    ex("""INSERT INTO clusters SELECT 'k' || i, 'bench', list_transform(range(384), lambda x: ((x * 31 + i) % 97) / 97.0)::FLOAT[384],
+               0, ['word', 'other'], [], 'cl_bench', 'cl_bench', TIMESTAMP '2024-02-03', TIMESTAMP '2024-02-03'
+        FROM range(1000) t(i)""")
+    ex("""INSERT INTO cluster_members SELECT doc_id, CASE WHEN hash(doc_id) % 20 = 0 THEN NULL
+               ELSE 'k' || (hash(doc_id) % 1000) END, 0.8, 'cl_bench', TIMESTAMP '2024-02-03' FROM scores""")
+    ex("""UPDATE clusters SET size = n FROM (SELECT cluster_id, count(*) AS n FROM cluster_members GROUP BY 1) m
+        WHERE m.cluster_id = clusters.cluster_id""")
+    ex(f"""INSERT INTO care_flags SELECT doc_id, text_hash, '{CARE_VERSION}', CASE WHEN hash(doc_id) % 100 = 0 THEN ['suicide']
+               ELSE [] END, TIMESTAMP '2024-02-03' FROM clean_texts""")
 
 
 def timed(fn, repeat: int) -> tuple[float, float]:

@@ -279,3 +279,30 @@ def test_stale_cold_weights_are_refused_naming_the_file_and_the_fix(tmp_path):
     path.write_text("{not json")
     with pytest.raises(MinerError, match=r"cold_weights\.json: cannot read"):
         cold_weights(path)
+
+
+def test_the_next_item_is_the_queue_views_next_and_skips_what_changed_since_scoring(whp):
+    """The materialized order hands out exactly what v_queue says, in its order, and at read time
+    skips what was decided or deleted at the source after scoring ran."""
+    from miner.triage import worklist
+    from miner.triage.annotators import Annotator
+    from miner.triage.queue import next_item
+
+    with Warehouse.open(whp) as wh:
+        view = queue_ids(wh)  # this slice has no hits: the all-documents queue
+        first = next_item(wh, all_documents=True)
+        assert first.doc_id == view[0] and first.position == 1 and first.remaining == len(view)
+        label(wh, view[0], "maria", Label(decision="not", reason="no_refusal"))
+        wh.execute("UPDATE documents SET state = 'deleted' WHERE doc_id = ?", [view[1]])  # seen by a harvest
+        who = Annotator("sam")
+        assert worklist.next_for(wh, who, all_documents=True) == view[2]
+        assert worklist.left(wh, all_documents=True) == len(queue_ids(wh)) == len(view) - 2
+        # a care opt-out holds flagged items back for that annotator only
+        wh.execute("DELETE FROM web_claims")
+        flagged = wh.rows("SELECT q.doc_id FROM queue_order q WHERE len(q.care) > 0 AND q.doc_id NOT IN (?, ?) "
+                          "ORDER BY q.priority LIMIT 1", view[:2])
+        assert flagged, "the slice has items with a content warning"
+        cats = wh.scalar("SELECT care FROM queue_order WHERE doc_id = ?", [flagged[0][0]])
+        wh.execute("UPDATE queue_order SET priority = -1 WHERE doc_id = ?", [flagged[0][0]])  # first in line
+        assert worklist.next_for(wh, Annotator("kim", opt_out=list(cats)), all_documents=True) != flagged[0][0]
+        assert worklist.next_for(wh, Annotator("lee"), all_documents=True) == flagged[0][0]

@@ -67,11 +67,14 @@ class FlagReport:
     with_warning: int  # of those, how many touch at least one category
 
 
-def flag_pending(wh: Warehouse) -> FlagReport:
-    """Flag cleaned texts that are new, changed, or were flagged by an older version."""
+def flag_pending(wh: Warehouse, doc_ids: list[str] | None = None) -> FlagReport:
+    """Flag cleaned texts that are new, changed, or were flagged by an older version (of
+    ``doc_ids`` only, when given: what a page is about to show, without scanning every text)."""
+    only = " AND c.doc_id IN (SELECT unnest(?))" if doc_ids is not None else ""
     todo = wh.rows(
         "SELECT c.doc_id, c.text, c.text_hash FROM clean_texts c LEFT JOIN care_flags f USING (doc_id) "
-        "WHERE f.doc_id IS NULL OR f.text_hash <> c.text_hash OR f.version <> ?", [CARE_VERSION])
+        f"WHERE (f.doc_id IS NULL OR f.text_hash <> c.text_hash OR f.version <> ?){only}",
+        [CARE_VERSION] + ([list(doc_ids)] if doc_ids is not None else []))
     if not todo:
         return FlagReport(0, 0)
     now = now_utc()

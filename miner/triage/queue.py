@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.process.clean import clean_text_of
+from miner.triage.order import count_undecided, next_in_order
 from miner.triage.clusters import cluster_candidates
 from miner.triage.evidence import Span, extract_pending, load_spans
 from miner.triage.score import score_all
@@ -71,7 +72,12 @@ def refresh(wh: Warehouse, *, score: bool = True, cluster: bool = True) -> dict:
 
 def found_by_of(wh: Warehouse, doc_id: str) -> str | None:
     """How ``doc_id``'s duplicate group reached the queue: "swept", "matched a query" or
-    "swept, matched a query" (the ``found_by`` macro of the triage views); None without hits."""
+    "swept, matched a query" (the ``found_by`` macro of the triage views); None without hits.
+    Read from the materialized order when the document is in it (a key lookup, not a scan of
+    every hit)."""
+    rows = wh.rows("SELECT found_by FROM queue_order WHERE doc_id = ?", [doc_id])
+    if rows:
+        return rows[0][0]
     return wh.scalar(
         "SELECT found_by(count(*) FILTER (WHERE h.via = 'sweep'), count(*) FILTER (WHERE h.via <> 'sweep')) "
         "FROM hits h LEFT JOIN dup_members m USING (doc_id) WHERE coalesce(m.canonical_id, h.doc_id) = ?", [doc_id])
@@ -90,8 +96,7 @@ def _item(wh: Warehouse, row: dict, remaining: int) -> QueueItem:
 
 def next_item(wh: Warehouse, annotator: str | None = None, *, all_documents: bool = False) -> QueueItem | None:
     """The item ``annotator`` should read next, or None when the queue is empty."""
-    view = "v_queue_all" if all_documents else "v_queue"
-    remaining = wh.scalar(f"SELECT count(*) FROM {view}")
+    remaining = count_undecided(wh, all_documents)
     if annotator:
         hits = "" if all_documents else "AND c.n_hits > 0"
         overlap = wh.dicts(
@@ -106,8 +111,19 @@ def next_item(wh: Warehouse, annotator: str | None = None, *, all_documents: boo
             [annotator])
         if overlap:
             return _item(wh, overlap[0], remaining)
-    rows = wh.dicts(f"SELECT * EXCLUDE (evidence) FROM {view} ORDER BY position LIMIT 1")
-    return _item(wh, rows[0], remaining) if rows else None
+    first = next_in_order(wh, all_documents)
+    if not first:
+        return None
+    doc, priority = first[0]
+    row = wh.dicts(
+        "SELECT s.doc_id, s.score, s.lane, m.cluster_id, "
+        "k.created_run = (SELECT arg_max(run_id, started_at) FROM cluster_runs) AS cluster_is_new, "
+        "c.title, d.source, d.kind, d.community "
+        "FROM scores s JOIN v_current_scorer USING (scorer_version) JOIN documents d USING (doc_id) "
+        "JOIN clean_texts c USING (doc_id) LEFT JOIN cluster_members m USING (doc_id) "
+        "LEFT JOIN clusters k ON k.cluster_id = m.cluster_id WHERE s.doc_id = ?", [doc])[0]
+    row["position"] = 1 + count_undecided(wh, all_documents, before=priority)
+    return _item(wh, row, remaining)
 
 
 def queue(wh: Warehouse, limit: int = 20, *, all_documents: bool = False) -> list[dict]:

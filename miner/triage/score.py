@@ -34,6 +34,7 @@ from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.process.embed import encode, model_info
 from miner.triage.evidence import EXTRACTOR_VERSION, FEATURES, features, load_spans
+from miner.triage.order import order_is_current, refresh_queue_order
 
 COLD_VERSION = "cold-v2"
 LEARNED_VERSION = "lr-v1"
@@ -262,6 +263,8 @@ def score_all(wh: Warehouse, options: ScoreOptions = ScoreOptions()) -> ScoreRep
     prev = wh.rows("SELECT params->>'$.docs' FROM scorers WHERE scorer_version = ?", [version])
     latest = wh.scalar("SELECT scorer_version FROM v_current_scorer")
     if prev and prev[0][0] == ids_hash and latest == version:
+        if not order_is_current(wh):  # a warehouse from before queue_order existed
+            refresh_queue_order(wh)
         return ScoreReport(version, kind, len(labels), n_pos, 0)
     cold = cold_logits(m)
     p = learned_scores(m, cold, labels, options.C) if learned else _sigmoid(cold)
@@ -283,4 +286,5 @@ def score_all(wh: Warehouse, options: ScoreOptions = ScoreOptions()) -> ScoreRep
         wh.execute("DELETE FROM scorers WHERE scorer_version = ?", [version])
         wh.insert("scorers", [record])
         wh.insert("scores", tbl)
+    refresh_queue_order(wh)
     return ScoreReport(version, kind, len(labels), n_pos, len(m.doc_ids))

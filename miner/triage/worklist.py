@@ -32,6 +32,7 @@ from miner.triage.annotators import Annotator
 from miner.triage.care import flag_pending, flags
 from miner.triage.codebook import Label
 from miner.triage.evidence import Span, load_spans
+from miner.triage.order import count_undecided, next_in_order
 from miner.triage.queue import found_by_of
 
 CLAIM_MINUTES = 20
@@ -93,7 +94,7 @@ def load_item(wh: Warehouse, doc_id: str, annotator: str) -> Item:
     if not rows:
         raise MinerError(f"{doc_id}: no such document")
     r = rows[0]
-    flag_pending(wh)
+    flag_pending(wh, [doc])
     cur = wh.dicts("SELECT annotation_id, annotator, decision, reason, product, context, form, phases, refusal_type, "
                    "outcome, first_hand, note, created_at, batch_id FROM v_annotations_current "
                    "WHERE doc_id = ? AND role = 'annotator' ORDER BY created_at", [doc])
@@ -118,8 +119,6 @@ def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all
     Order: an item they already hold (a reload must not hand out a second one), then overlap
     items others labelled and they have not (agreement), then the queue in the scorer's order.
     """
-    flag_pending(wh)
-    view = "v_queue_all" if all_documents else "v_queue"
     now = now_utc()
     p = {"me": who.name, "opt": list(who.opt_out), "now": now, "skip": list(skip)}
     # an item still held: claimed by them, decided by nobody (cheaper than asking the queue view)
@@ -138,7 +137,7 @@ def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all
             f"WHERE d.state = 'ok' AND NOT cur.mine AND cur.n < o.k {hits} {_filters('o.doc_id')} "
             "ORDER BY s.priority, o.doc_id LIMIT 1", p)
     if not row:
-        row = wh.rows(f"SELECT doc_id FROM {view} WHERE true {_filters()} ORDER BY position LIMIT 1", p)
+        row = next_in_order(wh, all_documents, me=who.name, opt=list(who.opt_out), skip=list(skip), now=now)
     if not row:
         return None
     doc = row[0][0]
@@ -302,7 +301,7 @@ def cluster_detail(wh: Warehouse, cluster_id: str, annotator: str) -> dict:
     if not rows:
         raise MinerError(f"{cluster_id}: no such cluster")
     c = rows[0]
-    flag_pending(wh)
+    flag_pending(wh, list(c["exemplars"] or []))
     c["size"] = cluster_size(wh, cluster_id)
     ex = list(c["exemplars"] or [])
     texts = clean_texts_of(wh, ex)
@@ -316,13 +315,11 @@ def cluster_detail(wh: Warehouse, cluster_id: str, annotator: str) -> dict:
 
 def left(wh: Warehouse, *, all_documents: bool = False) -> int:
     """Undecided items in the queue."""
-    return wh.scalar(f"SELECT count(*) FROM {'v_queue_all' if all_documents else 'v_queue'}")
+    return count_undecided(wh, all_documents)
 
 
 def progress(wh: Warehouse, who: Annotator, *, all_documents: bool = False) -> dict:
     """Done today, left, incidents found, and this annotator's agreement with the others."""
-    flag_pending(wh)
-    view = "v_queue_all" if all_documents else "v_queue"
     today = now_utc().replace(hour=0, minute=0, second=0, microsecond=0)
     me, opt = who.name, list(who.opt_out)
     mine = "FROM v_annotations_current WHERE annotator = ? AND role = 'annotator'"
@@ -331,8 +328,7 @@ def progress(wh: Warehouse, who: Annotator, *, all_documents: bool = False) -> d
         "done_total": wh.scalar(f"SELECT count(*) {mine}", [me]),
         "my_incidents": wh.scalar(f"SELECT count(*) {mine} AND decision = 'incident'", [me]),
         "left": left(wh, all_documents=all_documents),
-        "held_back": wh.scalar(f"SELECT count(*) FROM {view} WHERE doc_id IN (SELECT doc_id FROM care_flags "
-                               "WHERE len(list_intersect(categories, ?)) > 0)", [opt]),
+        "held_back": count_undecided(wh, all_documents, extra=" AND list_has_any(q.care, ?::VARCHAR[])", params=[opt]),
         "incidents": wh.scalar("SELECT count(*) FROM v_decisions WHERE decision = 'incident'"),
         "disputed": wh.scalar("SELECT count(*) FROM v_decisions WHERE status = 'disputed'"),
         "annotators_today": wh.rows("SELECT annotator, count(*) FROM v_annotations_current WHERE role = 'annotator' "

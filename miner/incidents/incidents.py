@@ -75,6 +75,13 @@ def load_pseudonyms(wh: Warehouse, owner_id: str, doc_ids: list[str] | None = No
         keyer=keyer(wh), authors=thread_authors(wh, docs or []))
 
 
+def warehouse_known(wh: Warehouse) -> Known:
+    """What the leak gate looks for in a table export: every author, every pseudonym map."""
+    authors = frozenset(a for (a,) in wh.rows("SELECT DISTINCT author_hash FROM documents WHERE author_hash IS NOT NULL"))
+    rows = wh.rows("SELECT DISTINCT entity_type, original, placeholder FROM pseudonym_maps")
+    return Pseudonyms.from_rows(rows, keyer=keyer(wh), authors=authors).known()
+
+
 def known_for(wh: Warehouse, owner_id: str) -> Known:
     """What the leak gate looks for in an incident's or scenario's exported fields: its own
     map and sources, and for a scenario those of every incident in it too."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from miner.collect.pseudonyms import Pseudonymizer
 from miner.incidents import pii
@@ -131,16 +132,27 @@ def name_terms(names: frozenset[str] | set[str]) -> dict[str, bool]:
     return terms
 
 
+@lru_cache(maxsize=8)
+def _names_rx(names: frozenset[str]) -> re.Pattern | None:
+    """One alternation of every name term, longest first (a warehouse has thousands)."""
+    terms = sorted(name_terms(names).items(), key=lambda kv: -len(kv[0]))
+    if not terms:
+        return None
+    alts = [rf"(?P<{'a' if any_case else 'c'}{i}>" + r"[\s.]+".join(re.escape(w) for w in t.split()) + ")"
+            for i, (t, any_case) in enumerate(terms)]
+    return re.compile(rf"(?i)(?<![\w@/.-])(?:{'|'.join(alts)})(?![\w@-])")
+
+
 def names(text: str, known: Known) -> list[Leak]:
     """Known names wherever they recur, in any case ("jon pemberton" after "Jon Pemberton")."""
-    out: list[Leak] = []
-    for term, any_case in sorted(name_terms(known.names).items(), key=lambda kv: -len(kv[0])):
-        words = r"[\s.]+".join(re.escape(w) for w in term.split())
-        for m in re.finditer(rf"(?i)(?<![\w@/.-]){words}(?![\w@-])", text or ""):
-            if not any_case and not m.group(0)[0].isupper():
-                continue
-            if not any(m.start() < x.end and x.start < m.end() for x in out):
-                out.append(Leak("name", m.start(), m.end()))
+    rx = _names_rx(known.names)
+    if rx is None:
+        return []
+    out = []
+    for m in rx.finditer(text or ""):
+        if m.lastgroup and m.lastgroup.startswith("c") and not m.group(0)[0].isupper():
+            continue
+        out.append(Leak("name", m.start(), m.end()))
     return out
 
 

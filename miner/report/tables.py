@@ -2,7 +2,8 @@
 
 DuckDB's own ``COPY ... TO`` writes the files (types kept: timestamps, lists, structs), so a
 view of millions of rows streams to disk without passing through Python. It only reads the
-warehouse, so it works on a read-only open while a harvest runs.
+warehouse, so it works on a read-only open while a harvest runs. Every text value first goes
+through the leak gate (:mod:`miner.incidents.leaks`), as incident exports do.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
+from miner.incidents.incidents import warehouse_known
+from miner.incidents.leaks import Known, scan_fields
 
 FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)", "csv": "(FORMAT csv, HEADER true)"}
 
@@ -50,6 +53,9 @@ def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
             raise MinerError(f"--view {view}: not exported, it {REFUSED[view]}")
         raise MinerError(f"--view {view}: not an exportable view (no such view, or a table; "
                          f"exportable: {', '.join(ALLOWED)})")
+    known = warehouse_known(wh)
+    for view in views:  # every view before any file: a blocked export writes nothing
+        _gate(wh, view, known)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -59,6 +65,28 @@ def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
         (n,) = wh.rows(f"COPY ({_select(wh, view)}) TO '{target}' {FORMATS[fmt]}")[0]
         written.append(ExportedView(view, int(n), path))
     return written
+
+
+def _gate(wh: Warehouse, view: str, known: Known) -> None:
+    """The leak gate over every distinct text value of the view (lists of text too): an
+    allowed view should carry none, so one found blocks the export, naming the view, the row's
+    incident (when the view has one) and the column, never the identifier."""
+    types = wh.rows("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [view])
+    has_incident = any(c == "incident_id" for c, _ in types)
+    for col, t in types:
+        if t not in ("VARCHAR", "VARCHAR[]"):
+            continue
+        values = wh.rows(f'SELECT DISTINCT "{col}" FROM "{view}" WHERE "{col}" IS NOT NULL')
+        for (value,) in values:
+            found = scan_fields({col: value}, known)
+            if not found:
+                continue
+            where = ""
+            if has_incident and col != "incident_id":
+                inc = wh.scalar(f'SELECT min(incident_id) FROM "{view}" WHERE "{col}" = ?', [value])
+                where = f" (incident {inc})" if inc else ""
+            raise MinerError(f"--view {view}: not exported, column {col}{where} carries {found[0][1].what} "
+                             f"(not shown); nothing written")
 
 
 def _select(wh: Warehouse, view: str) -> str:

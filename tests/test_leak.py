@@ -189,3 +189,18 @@ def test_export_tables_is_blocked_when_an_allowed_view_carries_an_identifier(thr
     assert re.search(r"--view v_runs: not exported, column note carries a source author's username "
                      r"\(not shown\); nothing written", res.output), res.output
     assert AUTHOR not in res.output and not (out.exists() and any(out.iterdir()))
+
+
+def test_a_whole_warehouse_gate_does_not_take_plain_words_for_usernames():
+    """Some author in a large warehouse is called "deny": a table of query yields that says
+    "ChatGPT and deny" must still export, while in an incident of that author it is a leak."""
+    from miner.collect.pseudonyms import Pseudonymizer
+    from miner.incidents.leaks import Known, scan
+
+    k = Pseudonymizer(b"k")
+    authors = frozenset({k.author("deny"), k.author("deny_me_2")})
+    incident = Known(keyer=k, authors=authors)
+    warehouse = Known(keyer=k, authors=authors, plain_words=False)
+    assert [x.kind for x in scan("ChatGPT and deny", incident)] == ["username"]
+    assert scan("ChatGPT and deny", warehouse) == []
+    assert [x.what for x in scan("asked by DENY_ME_2", warehouse)] == ["a source author's username"]

@@ -13,7 +13,7 @@ Source text is the documents' title and body as stored
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from miner.collect.pseudonyms import Pseudonymizer
@@ -79,7 +79,7 @@ def warehouse_known(wh: Warehouse) -> Known:
     """What the leak gate looks for in a table export: every author, every pseudonym map."""
     authors = frozenset(a for (a,) in wh.rows("SELECT DISTINCT author_hash FROM documents WHERE author_hash IS NOT NULL"))
     rows = wh.rows("SELECT DISTINCT entity_type, original, placeholder FROM pseudonym_maps")
-    return Pseudonyms.from_rows(rows, keyer=keyer(wh), authors=authors).known()
+    return replace(Pseudonyms.from_rows(rows, keyer=keyer(wh), authors=authors).known(), plain_words=False)
 
 
 def known_for(wh: Warehouse, owner_id: str) -> Known:

@@ -57,10 +57,13 @@ class Known:
     mentions: frozenset[str] = frozenset()   # 8-hex digests of masked u/anon_<hash> mentions
     names: frozenset[str] = frozenset()      # lower-case person names met in the sources
     others: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (type, canonical) e-mails, phones...
+    # Test plain words ("pemberton") as usernames too. Right for an incident (a few authors);
+    # not for a whole warehouse, where some author is surely called "anxiety" or "deny".
+    plain_words: bool = True
 
     def merge(self, other: "Known") -> "Known":
         return Known(self.keyer or other.keyer, self.authors | other.authors, self.mentions | other.mentions,
-                     self.names | other.names, self.others | other.others)
+                     self.names | other.names, self.others | other.others, self.plain_words and other.plain_words)
 
 
 def canonical(entity_type: str, text: str, keyer: Pseudonymizer | None = None) -> str:
@@ -106,7 +109,7 @@ def usernames(text: str, known: Known) -> list[Leak]:
     out = []
     for m in _NAME_TOKEN.finditer(text or ""):
         name = m.group("name").lower()
-        if _MASKED.match(name):
+        if _MASKED.match(name) or (not known.plain_words and name.isalpha()):
             continue
         digest = _digest(known.keyer, name)
         if digest and f"a_{digest}" in known.authors:

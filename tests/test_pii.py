@@ -120,3 +120,8 @@ def test_the_adversarial_bench_set_is_fully_replaced_and_leaves_nothing_for_the_
     spec.loader.exec_module(bench)
     recall, precision, left = bench.adversarial()
     assert recall >= 0.98 and precision >= 0.8 and left == 0, (recall, precision, left)
+
+
+def test_a_press_outlet_or_a_game_is_not_an_employer():
+    text = "According to screenshots she shared with Continental Wire Service, I lost at Catan. I work at Pellworth Logistics."
+    assert [(e.type, e.text) for e in pii.detect(text) if e.type == pii.EMPLOYER] == [(pii.EMPLOYER, "Pellworth Logistics")]

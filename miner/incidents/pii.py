@@ -254,6 +254,9 @@ def _entity_type(presidio_type: str) -> str:
 
 
 _PLACE_BEFORE = re.compile(r"\b(?:in|near|outside)\s+$")
+# "shared with Continental Wire Service", "told the Herald", "lost at Catan": an outlet or a
+# game, not where anyone works.
+_PRESS_CONTEXT = re.compile(r"(?i)\b(?:shared|spoke|talked|lost|told|according)\s+(?:with|to|at)?\s*(?:the\s+)?$")
 _ORG_CONTEXT = re.compile(r"(?i)(?:\b(?:at|for|from|with|joined|left|quit)\s+(?:the\s+)?)$")
 
 
@@ -300,7 +303,8 @@ def _keep(text: str, e: Entity) -> Entity | None:
     if e.type == PERSON and e.recognizer.startswith("Spacy") and " " not in t and _PLACE_BEFORE.search(text[max(0, s - 12):s]):
         e = Entity(PLACE, s, s + len(t), t, e.score, e.recognizer)  # "anyone in Cork": a place, whatever spaCy says
     if e.type == "ORG":
-        if not _ORG_CONTEXT.search(text[max(0, s - 20):s]):
+        before = text[max(0, s - 20):s]
+        if not _ORG_CONTEXT.search(before) or _PRESS_CONTEXT.search(before):
             return None
         e = Entity(EMPLOYER, s, s + len(t), t, e.score, e.recognizer)
     if e.type == AGE and not (5 <= int(re.sub(r"\D", "", t) or 0) <= 99):

@@ -31,15 +31,14 @@ _MASKED = re.compile(r"(?i)^anon_([0-9a-f]{8})$")
 PATTERN_TYPES = (pii.EMAIL, pii.PHONE, pii.URL, pii.USER, pii.REDDIT_LINK)
 _WHAT = {"username": "a source author's username", "mention": "a mentioned user's username",
          "name": "a person's name from the sources", pii.EMAIL: "an e-mail address", pii.PHONE: "a phone number",
-         pii.URL: "a personal link", pii.USER: "a Reddit handle", pii.REDDIT_LINK: "a Reddit permalink",
-         "known": "an identifier from the sources"}
+         pii.URL: "a personal link", pii.USER: "a Reddit handle", pii.REDDIT_LINK: "a Reddit permalink"}
 _SPELLED_AT = re.compile(r"(?i)\s*[\[(<{]\s*(?:at|@)\s*[\])>}]\s*|\s+at\s+|\s*@\s*")
 _SPELLED_DOT = re.compile(r"(?i)\s*[\[(<{]\s*(?:dot|\.)\s*[\])>}]\s*|\s+dot\s+|\s*\.\s*")
 
 
 @dataclass(frozen=True)
 class Leak:
-    kind: str   # username | mention | name | known | one of PATTERN_TYPES
+    kind: str   # username | mention | name | one of PATTERN_TYPES
     start: int
     end: int
 
@@ -109,8 +108,8 @@ def usernames(text: str, known: Known) -> list[Leak]:
     out = []
     for m in _NAME_TOKEN.finditer(text or ""):
         name = m.group("name").lower()
-        if _MASKED.match(name) or (not known.plain_words and name.isalpha()):
-            continue
+        if _MASKED.match(name) or name in pii.PRODUCTS or (not known.plain_words and name.isalpha()):
+            continue  # a commenter called "ChatGPT" must not make the product unwritable
         digest = _digest(known.keyer, name)
         if digest and f"a_{digest}" in known.authors:
             out.append(Leak("username", m.start(), m.end()))
@@ -160,8 +159,8 @@ def names(text: str, known: Known) -> list[Leak]:
 
 
 def known_identifiers(text: str, known: Known) -> list[Leak]:
-    """A phone or e-mail of the sources in any spelling: compare canonical forms of what the
-    patterns find, and digit runs for phones ("3 1 2 5 5 5 0 1 8 8")."""
+    """A phone of the sources in any spelling the patterns may not know: any run of digits,
+    spaces and punctuation whose digits hold it ("3 1 2 - 5 5 5 - 0 1 8 8", "+1 (312) 5550188")."""
     phones = {c for t, c in known.others if t == pii.PHONE and len(c) >= 7}
     out = []
     if phones:

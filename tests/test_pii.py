@@ -104,6 +104,8 @@ def test_spellings_found_in_the_issue_19_audit(etype, text, expected):
     "Got up at 7, opened a new chat and asked again.",
     "I felt awful. Felt like being put on hold by a machine.",
     "I use Character.AI most nights.",
+    "It took five minutes. Problem: the moment I get near the app I freeze.",
+    "A responder, a Marine Corps veteran, stayed on the line.",
 ])
 def test_clock_times_and_words_spacy_capitalizes_are_not_pii(text):
     assert pii.detect(text) == []

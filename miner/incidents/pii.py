@@ -181,7 +181,8 @@ _MOJIBAKE = re.compile(r"[âÃ€™œ\x80-\x9f]+")
 # Capitalized because they start a sentence, not because they name anyone or anywhere.
 _COMMON_CAPS = {"I", "My", "A", "An", "The", "One", "Your", "Our", "Her", "His", "Their", "This", "That", "It", "Every", "Each", "Some",
                 "Any", "No", "Another", "Army", "Navy", "Nursing", "College", "High", "School", "Triage", "Landlord",
-                "Grandpa", "Grandma", "Mom", "Dad", "Mum"}
+                "Grandpa", "Grandma", "Mom", "Dad", "Mum", "Marine Corps", "Air Force", "Coast Guard",
+                "National Guard", "Game Boy"}
 
 
 def _make_rule_recognizer(index: int, rule: Rule):
@@ -260,14 +261,22 @@ _PRESS_CONTEXT = re.compile(r"(?i)\b(?:shared|spoke|talked|lost|told|according)\
 _ORG_CONTEXT = re.compile(r"(?i)(?:\b(?:at|for|from|with|joined|left|quit)\s+(?:the\s+)?)$")
 
 
-def _common_word(text: str, word: str, start: int) -> bool:
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n\s*)$")
+
+
+def _common_word(text: str, word: str, start: int, person: bool) -> bool:
     """A single capitalized word spaCy took for a name that the same text also writes in lower
     case ("Felt like..." beside "I felt", "Anorexia has..." beside "in anorexia") is a word,
-    not a name; so is the first half of a product ("Character" of Character.AI)."""
+    not a name; so is the first half of a product ("Character" of Character.AI), and a
+    "person" opening a sentence with a colon, comma or full stop right after ("Problem: ...",
+    "Blunt. No cushioning.")."""
     if " " in word or len(word) < 3:
         return False
     if text[start + len(word):start + len(word) + 3].lower() == ".ai":
         return True
+    if (person and _SENTENCE_START.search(text[max(0, start - 3):start])
+            and text[start + len(word):start + len(word) + 1] in (":", ",", ".")):
+        return True  # "Problem: ...", "Recipes, space, ...", "Blunt. No cushioning."
     return re.search(rf"(?<![\w-]){re.escape(word.lower())}(?![\w-])", text) is not None
 
 
@@ -298,7 +307,7 @@ def _keep(text: str, e: Entity) -> Entity | None:
             return None
         if e.recognizer.startswith("Spacy") and (_ACRONYM.match(t) or not t[0].isupper()):
             return None
-        if e.recognizer.startswith("Spacy") and _common_word(text, t, s):
+        if e.recognizer.startswith("Spacy") and _common_word(text, t, s, e.type == PERSON):
             return None
     if e.type == PERSON and e.recognizer.startswith("Spacy") and " " not in t and _PLACE_BEFORE.search(text[max(0, s - 12):s]):
         e = Entity(PLACE, s, s + len(t), t, e.score, e.recognizer)  # "anyone in Cork": a place, whatever spaCy says

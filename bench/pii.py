@@ -120,7 +120,8 @@ def adversarial(path: Path = ADVERSARIAL) -> tuple[float, float, int]:
     missed, wrong = [], []
     for i, case in enumerate(tomllib.loads(path.read_text(encoding="utf-8"))["case"]):
         people = [case["author"], *case.get("commenters", [])]
-        p = Pseudonyms(keyer=keyer, authors=frozenset(keyer.author(u) for u in people))
+        p = Pseudonyms(keyer=keyer, authors=frozenset(keyer.author(u) for u in people),
+                       source_words=leaks.lower_words([case["source"]]))
         anonymize(keyer.mask_handles(case["source"]), p)  # the draft: fills the incident's map
         spans: list[PiiSpan] = []
         text = strip_pii(case["narrative"], f"adv-{i}", "narrative", spans)

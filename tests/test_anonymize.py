@@ -102,8 +102,8 @@ def test_a_source_authors_bare_username_and_a_lower_case_full_name_are_replaced(
     wh.execute("UPDATE documents SET thread_id = 'reddit:t3_us1' WHERE doc_id = 'reddit:t1_us2'")
     inc = incidents.create_incident(wh, ["reddit:t3_us1"])
     stored = incidents.set_narrative(wh, inc, "Pemberton_Jon_1988 says jon pemberton was told off; "
-                                              "other_person_7 agreed. The will to go on mattered.")
+                                              "other_person_7 agreed, and later jon said so. The will to go on mattered.")
     low = stored.lower()
-    assert "pemberton" not in low and "other_person_7" not in low, stored
-    assert stored.count("[PERSON_1]") == 1 and "[USER_1]" in stored and "[USER_2]" in stored
+    assert "pemberton" not in low and "other_person_7" not in low and "jon" not in low, stored
+    assert stored.count("[PERSON_1]") == 2 and "[USER_1]" in stored and "[USER_2]" in stored
     assert "The will to go on" in stored  # plain words stay

@@ -39,6 +39,7 @@ class Pseudonyms:
     entries: dict[tuple[str, str], str] = field(default_factory=dict)
     keyer: Pseudonymizer | None = None
     authors: frozenset[str] = frozenset()
+    source_words: frozenset[str] | None = None  # words the sources write in lower case (leaks.Known)
 
     def placeholder(self, entity_type: str, text: str) -> str:
         key = (entity_type, " ".join(text.lower().split()))
@@ -78,7 +79,7 @@ class Pseudonyms:
         return leaks.Known(
             keyer=self.keyer, authors=self.authors,
             mentions=frozenset(u[5:] for u in users if re.fullmatch(r"anon_[0-9a-f]{8}", u)),
-            names=frozenset(o for t, o in self.entries if t == pii.PERSON),
+            names=frozenset(o for t, o in self.entries if t == pii.PERSON), source_words=self.source_words,
             others=frozenset((t, leaks.canonical(t, o, self.keyer)) for t, o in self.entries
                              if t in (pii.EMAIL, pii.PHONE, pii.URL)))
 
@@ -86,9 +87,9 @@ class Pseudonyms:
         return [(t, orig, ph) for (t, orig), ph in sorted(self.entries.items())]
 
     @classmethod
-    def from_rows(cls, rows, *, keyer: Pseudonymizer | None = None,
-                  authors: frozenset[str] = frozenset()) -> "Pseudonyms":
-        return cls({(t, orig): ph for t, orig, ph in rows}, keyer, authors)
+    def from_rows(cls, rows, *, keyer: Pseudonymizer | None = None, authors: frozenset[str] = frozenset(),
+                  source_words: frozenset[str] | None = None) -> "Pseudonyms":
+        return cls({(t, orig): ph for t, orig, ph in rows}, keyer, authors, source_words)
 
 
 def age_band(text: str) -> str:

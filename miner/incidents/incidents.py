@@ -23,7 +23,7 @@ from miner.core.config import installation_secret
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.incidents.anonymize import Pseudonyms, anonymize
-from miner.incidents.leaks import Known
+from miner.incidents.leaks import Known, lower_words
 from miner.triage.codebook import CONTEXTS, FAILURE_MODES, FORMS, OUTCOMES, PHASES, REFUSAL_TYPES, SENSITIVE
 
 # Codebook fields of an incident (docs/design.md §5); the vocabularies are the triage codebook's, so
@@ -72,7 +72,8 @@ def load_pseudonyms(wh: Warehouse, owner_id: str, doc_ids: list[str] | None = No
     docs = incident_documents(wh, owner_id) if doc_ids is None and owner_id.startswith(("inc-", "scn-")) else doc_ids
     return Pseudonyms.from_rows(wh.rows(
         "SELECT entity_type, original, placeholder FROM pseudonym_maps WHERE owner_id = ?", [owner_id]),
-        keyer=keyer(wh), authors=thread_authors(wh, docs or []))
+        keyer=keyer(wh), authors=thread_authors(wh, docs or []),
+        source_words=lower_words(list(document_texts(wh, docs or []).values())))
 
 
 def warehouse_known(wh: Warehouse) -> Known:
@@ -122,7 +123,7 @@ def create_incident(wh: Warehouse, doc_ids: list[str], *, by: str | None = None,
     missing = [d for d in doc_ids if d not in texts]
     if missing:
         raise MinerError(f"{missing[0]}: no such document with text (unknown, deleted or purged)")
-    p = Pseudonyms(keyer=keyer(wh), authors=thread_authors(wh, doc_ids))
+    p = Pseudonyms(keyer=keyer(wh), authors=thread_authors(wh, doc_ids), source_words=lower_words(list(texts.values())))
     draft = _draft([texts[d] for d in dict.fromkeys(doc_ids)], p)
     now = now_utc()
     with wh.transaction():

@@ -59,10 +59,16 @@ class Known:
     # Test plain words ("pemberton") as usernames too. Right for an incident (a few authors);
     # not for a whole warehouse, where some author is surely called "anxiety" or "deny".
     plain_words: bool = True
+    # Words the sources write in lower case: a name word not among them ("pemberton", "jon") is
+    # matched in any case; one among them ("will", "mark") only capitalized. None: only
+    # whole names match in any case (a warehouse-wide scan has no one set of sources).
+    source_words: frozenset[str] | None = None
 
     def merge(self, other: "Known") -> "Known":
         return Known(self.keyer or other.keyer, self.authors | other.authors, self.mentions | other.mentions,
-                     self.names | other.names, self.others | other.others, self.plain_words and other.plain_words)
+                     self.names | other.names, self.others | other.others, self.plain_words and other.plain_words,
+                     None if self.source_words is None or other.source_words is None
+                     else self.source_words | other.source_words)
 
 
 def canonical(entity_type: str, text: str, keyer: Pseudonymizer | None = None) -> str:
@@ -118,11 +124,21 @@ def usernames(text: str, known: Known) -> list[Leak]:
     return out
 
 
-def name_terms(names: frozenset[str] | set[str]) -> dict[str, bool]:
+# First names that are also everyday words: only ever matched capitalized.
+_WORD_NAMES = frozenset("will mark bill rose grace hope joy faith may june april art bob jack frank sue pat ray dawn "
+                        "summer amber ruby pearl iris ivy lily daisy jade autumn sky river rob don drew gene guy max "
+                        "chase lane dean hunter page penny victor carol sandy crystal heather holly rich sunny terry "
+                        "cash clay cliff dale earl glen grant jay jean joe kit lance mason noel reed rocky sage "
+                        "scout stone storm wade angel honey melody misty star violet willow ash fern hazel olive "
+                        "robin wren".split())
+
+
+def name_terms(names: frozenset[str] | set[str], source_words: frozenset[str] | None = None) -> dict[str, bool]:
     """Search terms for known names -> whether any case matches. A whole name of two or more
-    words matches in any case ("jon pemberton" after "Jon Pemberton"); a single name word
-    (3+ letters) only capitalized: the detector's person names include false finds, and a
-    lower-case "mark" or "hope" is the word, not the name."""
+    words matches in any case ("jon pemberton" after "Jon Pemberton"). A single name word (3+
+    letters) does too when the sources never write it in lower case and it is not an
+    everyday word ("pemberton"); otherwise only capitalized: a lower-case "mark" or "hope" is
+    the word, and the detector's person names include false finds ("Felt")."""
     terms: dict[str, bool] = {}
     for n in names:
         words = [w for w in re.findall(r"[a-z][a-z'’-]*", n) if w not in pii.TITLES]
@@ -130,14 +146,15 @@ def name_terms(names: frozenset[str] | set[str]) -> dict[str, bool]:
             terms[" ".join(words)] = True
         for w in words:
             if len(w) >= 3 and w not in pii.PRODUCTS:
-                terms.setdefault(w, False)
+                any_case = source_words is not None and w not in source_words and w not in _WORD_NAMES
+                terms[w] = terms.get(w, False) or any_case
     return terms
 
 
 @lru_cache(maxsize=8)
-def _names_rx(names: frozenset[str]) -> re.Pattern | None:
+def _names_rx(names: frozenset[str], source_words: frozenset[str] | None) -> re.Pattern | None:
     """One alternation of every name term, longest first (a warehouse has thousands)."""
-    terms = sorted(name_terms(names).items(), key=lambda kv: -len(kv[0]))
+    terms = sorted(name_terms(names, source_words).items(), key=lambda kv: -len(kv[0]))
     if not terms:
         return None
     alts = [rf"(?P<{'a' if any_case else 'c'}{i}>" + r"[\s.]+".join(re.escape(w) for w in t.split()) + ")"
@@ -145,9 +162,14 @@ def _names_rx(names: frozenset[str]) -> re.Pattern | None:
     return re.compile(rf"(?i)(?<![\w@/.-])(?:{'|'.join(alts)})(?![\w@-])")
 
 
+def lower_words(texts: list[str]) -> frozenset[str]:
+    """Every word the texts write in lower case (see :attr:`Known.source_words`)."""
+    return frozenset(w for t in texts for w in re.findall(r"(?<![\w'’-])[a-z][a-z'’-]+", t or ""))
+
+
 def names(text: str, known: Known) -> list[Leak]:
     """Known names wherever they recur, in any case ("jon pemberton" after "Jon Pemberton")."""
-    rx = _names_rx(known.names)
+    rx = _names_rx(known.names, known.source_words)
     if rx is None:
         return []
     out = []

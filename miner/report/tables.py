@@ -14,7 +14,7 @@ from pathlib import Path
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.incidents.incidents import warehouse_known
-from miner.incidents.leaks import Known, scan_fields
+from miner.incidents.leaks import scan_fields
 
 FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)", "csv": "(FORMAT csv, HEADER true)"}
 
@@ -46,6 +46,7 @@ def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
                  views: list[str] | None = None) -> list[ExportedView]:
     """One file per view, named ``<view>.<fmt>``; returns what was written with row counts."""
     views = list(views) if views else [v for v in wh.view_names("v_") if v in ALLOWED]
+    _gate(wh, [v for v in views if v in ALLOWED])  # before any file: a blocked export writes nothing
     for view in views:
         if view in ALLOWED:
             continue
@@ -53,9 +54,6 @@ def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
             raise MinerError(f"--view {view}: not exported, it {REFUSED[view]}")
         raise MinerError(f"--view {view}: not an exportable view (no such view, or a table; "
                          f"exportable: {', '.join(ALLOWED)})")
-    known = warehouse_known(wh)
-    for view in views:  # every view before any file: a blocked export writes nothing
-        _gate(wh, view, known)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -67,21 +65,6 @@ def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
     return written
 
 
-def _gate(wh: Warehouse, view: str, known: Known) -> None:
-    """The leak gate over every distinct text value of the view (lists of text too): an
-    allowed view should carry none, so one found blocks the export, naming the view and the
-    column, never the identifier. (Allowed views carry no incident ids to name.)"""
-    types = wh.rows("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [view])
-    for col, t in types:
-        if t not in ("VARCHAR", "VARCHAR[]"):
-            continue
-        for (value,) in wh.rows(f'SELECT DISTINCT "{col}" FROM "{view}" WHERE "{col}" IS NOT NULL'):
-            found = scan_fields({col: value}, known)
-            if found:
-                raise MinerError(f"--view {view}: not exported, column {col} carries {found[0][1].what} "
-                                 f"(not shown); nothing written")
-
-
 def _select(wh: Warehouse, view: str) -> str:
     """``SELECT *`` with HUGEINT columns (DuckDB's type for sums of integers) cast to BIGINT:
     Parquet has no 128-bit integer and DuckDB would write them as DOUBLE, so counts would come
@@ -90,3 +73,20 @@ def _select(wh: Warehouse, view: str) -> str:
                     "ORDER BY ordinal_position", [view])
     cols = [f'CAST("{c}" AS BIGINT) AS "{c}"' if t == "HUGEINT" else f'"{c}"' for c, t in types]
     return f'SELECT {", ".join(cols)} FROM "{view}"'
+
+
+def _gate(wh: Warehouse, views: list[str]) -> None:
+    """The leak gate over every distinct text value of the views (lists of text too): an
+    allowed view should carry none, so one found blocks the export, naming the view and the
+    column, never the identifier. (Allowed views carry no incident ids to name.)"""
+    known = warehouse_known(wh)
+    for view in views:
+        types = wh.rows("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [view])
+        for col, t in types:
+            if t not in ("VARCHAR", "VARCHAR[]"):
+                continue
+            for (value,) in wh.rows(f'SELECT DISTINCT "{col}" FROM "{view}" WHERE "{col}" IS NOT NULL'):
+                found = scan_fields({col: value}, known)
+                if found:
+                    raise MinerError(f"--view {view}: not exported, column {col} carries {found[0][1].what} "
+                                     f"(not shown); nothing written")

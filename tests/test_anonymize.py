@@ -69,3 +69,41 @@ def test_quasi_identifiers_are_flagged_not_kept_silently():
     kinds = {f.kind for f in quasi_identifiers(text)}
     assert {"rare_condition", "small_place", "combination"} <= kinds
     assert quasi_identifiers("ChatGPT gave me the hotline number and I closed the app.") == []
+
+
+def _keyer(wh):
+    from miner.collect.pseudonyms import Pseudonymizer
+    from miner.core.config import installation_secret
+
+    return Pseudonymizer(installation_secret(wh.path))
+
+
+def test_one_placeholder_per_identifier_across_draft_and_narrative_however_it_is_spelled(wh):
+    """Issue 19: the draft's phone was [PHONE_1] and the narrative's [PHONE_2]; USER_1 vs USER_2."""
+    k = _keyer(wh)
+    post = (f"Text me at (312) 555-0188, or ask {k.mask_handles('u/quiet_heron_22')} who saw it. "
+            "Mail jon.pemberton1988@gmail.com.")
+    put_documents(wh, {"reddit:t3_ph1": post}, author_hash=k.author("pemberton_jon_1988"))
+    inc = incidents.create_incident(wh, ["reddit:t3_ph1"])
+    draft = incidents.get_incident(wh, inc)["draft"]
+    stored = incidents.set_narrative(wh, inc, "They gave 312.555.0188 and jon dot pemberton1988 at gmail dot com "
+                                              "to u/Quiet_Heron_22, then to /u/quiet_heron_22 again.")
+    for ph in ("[PHONE_1]", "[USER_1]", "[EMAIL_1]"):
+        assert ph in draft and ph in stored, (draft, stored)
+    assert not re.search(r"\[(?:PHONE|USER|EMAIL)_2\]", stored), stored
+    assert "555" not in stored and "heron" not in stored.lower() and "gmail" not in stored
+
+
+def test_a_source_authors_bare_username_and_a_lower_case_full_name_are_replaced(wh):
+    k = _keyer(wh)
+    put_documents(wh, {"reddit:t3_us1": "My brother Jon Pemberton told me to ask ChatGPT."},
+                  author_hash=k.author("pemberton_jon_1988"))
+    put_documents(wh, {"reddit:t1_us2": "Same thing happened to me."}, author_hash=k.author("Other_Person_7"))
+    wh.execute("UPDATE documents SET thread_id = 'reddit:t3_us1' WHERE doc_id = 'reddit:t1_us2'")
+    inc = incidents.create_incident(wh, ["reddit:t3_us1"])
+    stored = incidents.set_narrative(wh, inc, "Pemberton_Jon_1988 says jon pemberton was told off; "
+                                              "other_person_7 agreed, and later jon said so. The will to go on mattered.")
+    low = stored.lower()
+    assert "pemberton" not in low and "other_person_7" not in low and "jon" not in low, stored
+    assert stored.count("[PERSON_1]") == 2 and "[USER_1]" in stored and "[USER_2]" in stored
+    assert "The will to go on" in stored  # plain words stay

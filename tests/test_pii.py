@@ -85,3 +85,45 @@ def test_recall_on_the_planted_pii_of_the_replay_corpus(corpus):
     for t in ("email", "phone", "handle", "url", "age", "date", "employer", "school"):
         assert recall[t] == 1.0, (t, recall)
     assert recall["name"] >= 0.9 and recall["city"] >= 0.9, recall
+
+
+@pytest.mark.parametrize("etype,text,expected", [
+    (pii.PHONE, "ring 0161 496 0732 after six", "0161 496 0732"),
+    (pii.PHONE, "or 07700-900-461 on weekends", "07700-900-461"),
+    (pii.PHONE, "call five five five 0133 tonight", "five five five 0133"),
+    (pii.AGE, "ines calderwood (16) found it changed", "16"),
+    (pii.PERSON, "yeah Niall came round with chips", "Niall"),
+    (pii.PERSON, "Corinne Dufresne had eleven minutes left", "Corinne Dufresne"),
+    (pii.PLACE, "didn't want to wake anyone in Cork, so I", "Cork"),
+])
+def test_spellings_found_in_the_issue_19_audit(etype, text, expected):
+    assert (etype, expected) in [(e.type, e.text) for e in pii.detect(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "Got up at 7, opened a new chat and asked again.",
+    "I felt awful. Felt like being put on hold by a machine.",
+    "I use Character.AI most nights.",
+    "It took five minutes. Problem: the moment I get near the app I freeze.",
+    "A responder, a Marine Corps veteran, stayed on the line.",
+])
+def test_clock_times_and_words_spacy_capitalizes_are_not_pii(text):
+    assert pii.detect(text) == []
+
+
+def test_the_adversarial_bench_set_is_fully_replaced_and_leaves_nothing_for_the_gate():
+    """bench/pii.py's adversarial set (bare usernames, lower-case names, spelled-out contacts):
+    recall >= 0.98, precision >= 0.8, and the leak gate finds nothing in what is stored."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_pii", Path(__file__).parent.parent / "bench" / "pii.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    recall, precision, left = bench.adversarial()
+    assert recall >= 0.98 and precision >= 0.8 and left == 0, (recall, precision, left)
+
+
+def test_a_press_outlet_or_a_game_is_not_an_employer():
+    text = "According to screenshots she shared with Continental Wire Service, I lost at Catan. I work at Pellworth Logistics."
+    assert [(e.type, e.text) for e in pii.detect(text) if e.type == pii.EMPLOYER] == [(pii.EMPLOYER, "Pellworth Logistics")]

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from miner.incidents import pii
+from miner.collect.pseudonyms import Pseudonymizer
+from miner.incidents import leaks, pii
 
-_TITLES = {"dr", "mr", "mrs", "ms", "mx", "miss", "prof", "professor", "nurse", "coach", "pastor"}
 _MONTHS = {m[:3]: m.capitalize() for m in pii.MONTHS}
 _LABEL = {pii.PERSON: "PERSON", pii.PLACE: "PLACE", pii.EMPLOYER: "EMPLOYER", pii.SCHOOL: "SCHOOL",
           pii.EMAIL: "EMAIL", pii.PHONE: "PHONE", pii.URL: "URL", pii.USER: "USER",
@@ -26,18 +26,31 @@ _LABEL = {pii.PERSON: "PERSON", pii.PLACE: "PLACE", pii.EMPLOYER: "EMPLOYER", pi
 
 def _person_tokens(text: str) -> frozenset[str]:
     words = re.findall(r"[a-z][a-z'’-]*", text.lower())
-    return frozenset(w for w in words if w not in _TITLES)
+    return frozenset(w for w in words if w not in pii.TITLES)
 
 
 @dataclass
 class Pseudonyms:
-    """original text (per type) -> placeholder, for one incident or scenario."""
+    """original text (per type) -> placeholder, for one incident or scenario.
+
+    ``keyer`` and ``authors`` (the installation's pseudonymizer and the author hashes of the
+    source threads) let it recognise usernames written bare and give a handle one placeholder
+    however it is spelled; without them it still works, on spelling alone."""
     entries: dict[tuple[str, str], str] = field(default_factory=dict)
+    keyer: Pseudonymizer | None = None
+    authors: frozenset[str] = frozenset()
+    source_words: frozenset[str] | None = None  # words the sources write in lower case (leaks.Known)
 
     def placeholder(self, entity_type: str, text: str) -> str:
         key = (entity_type, " ".join(text.lower().split()))
         if key in self.entries:
             return self.entries[key]
+        # "(312) 555-0188" in the post and "312.555.0188" in the narrative: one phone.
+        canon = leaks.canonical(entity_type, text, self.keyer)
+        for (t, orig), ph in self.entries.items():
+            if t == entity_type and leaks.canonical(t, orig, self.keyer) == canon:
+                self.entries[key] = ph
+                return ph
         for (_, orig), ph in self.entries.items():
             if orig == key[1]:  # the same words met under another type: one placeholder
                 return ph
@@ -50,17 +63,33 @@ class Pseudonyms:
                     self.entries[key] = ph
                     return ph
         label = _LABEL.get(entity_type, entity_type)
-        n = len({ph for (t, _), ph in self.entries.items() if t == entity_type}) + 1
-        ph = f"[{label}_{n}]"
+        ph = f"[{label}_{self._next_number(label)}]"
         self.entries[key] = ph
         return ph
+
+    def _next_number(self, label: str) -> int:
+        """One more than the highest number of ``label`` ever given: entries dropped when a
+        source is deleted must not free a number a narrative already uses."""
+        rx = re.compile(rf"\[{re.escape(label)}_(\d+)\]")
+        return max((int(m.group(1)) for ph in self.entries.values() if (m := rx.fullmatch(ph))), default=0) + 1
+
+    def known(self) -> leaks.Known:
+        """What this map tells the leak gate: names, handles, phones and e-mails of the sources."""
+        users = {leaks.canonical(pii.USER, o, self.keyer) for t, o in self.entries if t == pii.USER}
+        return leaks.Known(
+            keyer=self.keyer, authors=self.authors,
+            mentions=frozenset(u[5:] for u in users if re.fullmatch(r"anon_[0-9a-f]{8}", u)),
+            names=frozenset(o for t, o in self.entries if t == pii.PERSON), source_words=self.source_words,
+            others=frozenset((t, leaks.canonical(t, o, self.keyer)) for t, o in self.entries
+                             if t in (pii.EMAIL, pii.PHONE, pii.URL)))
 
     def rows(self) -> list[tuple[str, str, str]]:
         return [(t, orig, ph) for (t, orig), ph in sorted(self.entries.items())]
 
     @classmethod
-    def from_rows(cls, rows) -> "Pseudonyms":
-        return cls({(t, orig): ph for t, orig, ph in rows})
+    def from_rows(cls, rows, *, keyer: Pseudonymizer | None = None, authors: frozenset[str] = frozenset(),
+                  source_words: frozenset[str] | None = None) -> "Pseudonyms":
+        return cls({(t, orig): ph for t, orig, ph in rows}, keyer, authors, source_words)
 
 
 def age_band(text: str) -> str:
@@ -117,27 +146,27 @@ def anonymize(text: str, pseudonyms: Pseudonyms) -> Anonymized:
 
 
 def _known(text: str, found: list[pii.Entity], pseudonyms: Pseudonyms) -> list[pii.Entity]:
-    """Whatever the incident's map already knows is replaced wherever it recurs, even where
-    the detector misses it this time ("Carmen stayed" after "Carmen Ruiz")."""
-    terms: dict[str, str] = {}
+    """Whatever the incident's map and sources already know is replaced wherever it recurs,
+    even where the detector misses it this time: "Carmen stayed" after "Carmen Ruiz", "jon
+    pemberton" in lower case, an author's username written bare, a known phone spelled out.
+    The finders are the leak gate's (:mod:`miner.incidents.leaks`), so what the gate would
+    block is what gets replaced."""
+    known = pseudonyms.known()
+    as_type = {"username": pii.USER, "mention": pii.USER, "name": pii.PERSON}
+    hits = leaks.usernames(text, known) + leaks.names(text, known) + leaks.known_identifiers(text, known)
+    cands = [(as_type.get(x.kind, x.kind), x.start, x.end) for x in hits]
     for (t, orig), _ in pseudonyms.entries.items():
-        if t in (pii.AGE, pii.DATE):
+        if t in (pii.AGE, pii.DATE, pii.PERSON):
             continue
-        terms.setdefault(orig, t)
-        if t == pii.PERSON:
-            for w in _person_tokens(orig):
-                if len(w) >= 3 and w not in pii.PRODUCTS:
-                    terms.setdefault(w, t)
+        cands += [(t, m.start(), m.end())
+                  for m in re.finditer(rf"(?i)(?<![\w@/.-]){re.escape(orig)}(?![\w@-])", text)]
     extra: list[pii.Entity] = []
     taken = [(e.start, e.end) for e in found]
-    for term in sorted(terms, key=len, reverse=True):
-        for m in re.finditer(rf"(?i)(?<![\w@/.-]){re.escape(term)}(?![\w@-])", text):
-            if any(m.start() < b and a < m.end() for a, b in taken):
-                continue
-            if terms[term] == pii.PERSON and not m.group(0)[0].isupper():
-                continue  # "mark" the verb is not Mark
-            extra.append(pii.Entity(terms[term], m.start(), m.end(), m.group(0), 0.9, "known"))
-            taken.append((m.start(), m.end()))
+    for t, a, b in sorted(cands, key=lambda c: (-(c[2] - c[1]), c[1])):
+        if any(a < y and x < b for x, y in taken):
+            continue
+        extra.append(pii.Entity(t, a, b, text[a:b], 0.9, "known"))
+        taken.append((a, b))
     return extra
 
 

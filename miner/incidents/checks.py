@@ -1,7 +1,9 @@
 """The privacy checks an incident or scenario must pass before it may leave the warehouse.
 
 1. It has a narrative (the draft, copied source text, never leaves).
-2. No personal information is left in it (the detector finds nothing but our placeholders).
+2. No personal information is left in it (the detector finds nothing but our placeholders),
+   nor anything the leak gate finds (:mod:`miner.incidents.leaks`: a source author's
+   username written bare, a source's name in lower case, an e-mail spelled out, ...).
 3. No source id or link is in it.
 4. Searchability: no run of more than N words in common with its own source documents,
    nor with any document in the warehouse (:mod:`miner.incidents.searchability`).
@@ -22,9 +24,9 @@ from dataclasses import asdict, dataclass, field
 from miner.core.clock import now_utc
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
-from miner.incidents import pii
+from miner.incidents import leaks, pii
 from miner.incidents.anonymize import quasi_identifiers
-from miner.incidents.incidents import incident_documents, narrative_of
+from miner.incidents.incidents import incident_documents, known_for, narrative_of
 from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS, shared_spans
 
 _SOURCE_ID = re.compile(r"(?i)\b(?:reddit:t[13]_[a-z0-9]+|news:[0-9a-f]{12,40}|t[13]_[a-z0-9]{4,10})\b")
@@ -32,7 +34,7 @@ _SOURCE_ID = re.compile(r"(?i)\b(?:reddit:t[13]_[a-z0-9]+|news:[0-9a-f]{12,40}|t
 
 @dataclass(frozen=True)
 class Problem:
-    check: str          # narrative | pii | source_id | searchable_source | searchable_warehouse | quasi_identifier
+    check: str          # narrative | pii | leak | source_id | searchable_source | searchable_warehouse | quasi_identifier
     detail: str
     span: str | None = None
     documents: tuple[str, ...] = ()
@@ -83,8 +85,12 @@ def check(wh: Warehouse, owner_id: str, *, max_shared_words: int = DEFAULT_MAX_S
     if not narrative or not narrative.strip():
         probs.append(Problem("narrative", "no narrative yet (the draft is never exported; write one)"))
     else:
-        for e in pii.detect(narrative):
+        detected = pii.detect(narrative)
+        for e in detected:
             probs.append(Problem("pii", f"possible {e.type} left in the narrative", e.text))
+        for x in leaks.scan(narrative, known_for(wh, owner_id)):
+            if not any(x.start < e.end and e.start < x.end for e in detected):
+                probs.append(Problem("leak", f"narrative: {x.what} (not shown)"))
         for m in _SOURCE_ID.finditer(narrative):
             probs.append(Problem("source_id", "a source id in the narrative", m.group(0)))
         sources = incident_documents(wh, owner_id)

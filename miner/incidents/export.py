@@ -1,7 +1,9 @@
 """Exports a study team, an IRB or a paper's supplement can receive: anonymized narratives
 and codes only. Provenance is counts and months, never ids, URLs or usernames. Every
 incident (or scenario) is checked again at export time (the warehouse may have grown since
-its last check); one that fails is left out, and the result says which and why.
+its last check), and every field of its row goes through the leak gate
+(:mod:`miner.incidents.leaks`); one that fails is left out, and the result says which, which
+field and why, without repeating the identifier.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import pyarrow as pa
 
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
+from miner.incidents import leaks
 from miner.incidents.checks import check
+from miner.incidents.incidents import known_for
 from miner.incidents.searchability import DEFAULT_MAX_SHARED_WORDS
 
 FORMATS = ("csv", "parquet", "jsonl")
@@ -75,14 +79,28 @@ def export(wh: Warehouse, kind: str, fmt: str, out: Path | None = None, *,
     keep, left_out = [], []
     for r in rows:
         result = check(wh, r[key], max_shared_words=max_shared_words)
-        if result.passed:
-            keep.append(r)
-        else:
+        leak = gate(wh, r, key)
+        if not result.passed:
             left_out.append((r[key], result.reason()))
+        elif leak:
+            left_out.append((r[key], leak))
+        else:
+            keep.append(r)
     path = Path(out) if out else default_path(wh, kind, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(keep, list(rows[0]) if rows else [key], fmt, path)
     return ExportResult(kind, path, len(keep), left_out)
+
+
+def gate(wh: Warehouse, row: dict, key: str) -> str | None:
+    """The leak gate over every field of a row about to be written (codes too: ``product`` is
+    free text): the reason naming the field and what kind of identifier, or None."""
+    found = leaks.scan_fields({k: v for k, v in row.items() if k != key}, known_for(wh, row[key]))
+    if not found:
+        return None
+    name, x = found[0]
+    more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+    return f"leak: {name}: {x.what} (not shown){more}"
 
 
 def _write(rows: list[dict], columns: list[str], fmt: str, path: Path) -> None:

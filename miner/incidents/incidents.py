@@ -13,14 +13,17 @@ Source text is the documents' title and body as stored
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from miner.collect.pseudonyms import Pseudonymizer
 from miner.collect.store import document_texts, gone_documents
 from miner.core.clock import now_utc
+from miner.core.config import installation_secret
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
 from miner.incidents.anonymize import Pseudonyms, anonymize
+from miner.incidents.leaks import Known, lower_words
 from miner.triage.codebook import CONTEXTS, FAILURE_MODES, FORMS, OUTCOMES, PHASES, REFUSAL_TYPES, SENSITIVE
 
 # Codebook fields of an incident (docs/design.md §5); the vocabularies are the triage codebook's, so
@@ -50,9 +53,44 @@ def document_text(wh: Warehouse, doc_id: str) -> str:
 
 # -- pseudonym maps --------------------------------------------------------------------
 
-def load_pseudonyms(wh: Warehouse, owner_id: str) -> Pseudonyms:
+def keyer(wh: Warehouse) -> Pseudonymizer:
+    """The installation's pseudonymizer: what tells a bare username of a source author."""
+    return Pseudonymizer(installation_secret(wh.path))
+
+
+def thread_authors(wh: Warehouse, doc_ids: list[str]) -> frozenset[str]:
+    """Author hashes of everyone who wrote in the threads of ``doc_ids`` (the post and every
+    comment): the people a narrative must not name by their username."""
+    return frozenset(a for (a,) in wh.rows(
+        "SELECT DISTINCT author_hash FROM documents WHERE author_hash IS NOT NULL AND coalesce(thread_id, doc_id) IN "
+        "(SELECT coalesce(thread_id, doc_id) FROM documents WHERE doc_id IN (SELECT unnest(?)))", [list(doc_ids)]))
+
+
+def load_pseudonyms(wh: Warehouse, owner_id: str, doc_ids: list[str] | None = None) -> Pseudonyms:
+    """The owner's map, knowing the authors of its sources' threads (``doc_ids``, default the
+    owner's documents)."""
+    docs = incident_documents(wh, owner_id) if doc_ids is None and owner_id.startswith(("inc-", "scn-")) else doc_ids
     return Pseudonyms.from_rows(wh.rows(
-        "SELECT entity_type, original, placeholder FROM pseudonym_maps WHERE owner_id = ?", [owner_id]))
+        "SELECT entity_type, original, placeholder FROM pseudonym_maps WHERE owner_id = ?", [owner_id]),
+        keyer=keyer(wh), authors=thread_authors(wh, docs or []),
+        source_words=lower_words(list(document_texts(wh, docs or []).values())))
+
+
+def warehouse_known(wh: Warehouse) -> Known:
+    """What the leak gate looks for in a table export: every author, every pseudonym map."""
+    authors = frozenset(a for (a,) in wh.rows("SELECT DISTINCT author_hash FROM documents WHERE author_hash IS NOT NULL"))
+    rows = wh.rows("SELECT DISTINCT entity_type, original, placeholder FROM pseudonym_maps")
+    return replace(Pseudonyms.from_rows(rows, keyer=keyer(wh), authors=authors).known(), plain_words=False)
+
+
+def known_for(wh: Warehouse, owner_id: str) -> Known:
+    """What the leak gate looks for in an incident's or scenario's exported fields: its own
+    map and sources, and for a scenario those of every incident in it too."""
+    known = load_pseudonyms(wh, owner_id).known()
+    if owner_id.startswith("scn-"):
+        for (inc,) in wh.rows("SELECT incident_id FROM scenario_incidents WHERE scenario_id = ?", [owner_id]):
+            known = known.merge(load_pseudonyms(wh, inc).known())
+    return known
 
 
 def _save_pseudonyms(wh: Warehouse, owner_id: str, p: Pseudonyms) -> None:
@@ -85,7 +123,7 @@ def create_incident(wh: Warehouse, doc_ids: list[str], *, by: str | None = None,
     missing = [d for d in doc_ids if d not in texts]
     if missing:
         raise MinerError(f"{missing[0]}: no such document with text (unknown, deleted or purged)")
-    p = Pseudonyms()
+    p = Pseudonyms(keyer=keyer(wh), authors=thread_authors(wh, doc_ids), source_words=lower_words(list(texts.values())))
     draft = _draft([texts[d] for d in dict.fromkeys(doc_ids)], p)
     now = now_utc()
     with wh.transaction():
@@ -361,7 +399,7 @@ def create_scenario(wh: Warehouse, title: str, incident_ids: list[str], narrativ
     with wh.transaction():
         n = wh.scalar("SELECT nextval('scenario_seq')")
         scenario_id = f"scn-{n:02d}"
-        p = Pseudonyms()
+        p = Pseudonyms(keyer=keyer(wh))
         wh.insert("scenarios", [{"scenario_id": scenario_id, "title": anonymize(title.strip(), p).text,
                                  "created_at": now, "updated_at": now}])
         _save_pseudonyms(wh, scenario_id, p)

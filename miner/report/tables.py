@@ -2,7 +2,8 @@
 
 DuckDB's own ``COPY ... TO`` writes the files (types kept: timestamps, lists, structs), so a
 view of millions of rows streams to disk without passing through Python. It only reads the
-warehouse, so it works on a read-only open while a harvest runs.
+warehouse, so it works on a read-only open while a harvest runs. Every text value first goes
+through the leak gate (:mod:`miner.incidents.leaks`), as incident exports do.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from miner.core.db import Warehouse
 from miner.core.errors import MinerError
+from miner.incidents.incidents import warehouse_known
+from miner.incidents.leaks import scan_fields
 
 FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)", "csv": "(FORMAT csv, HEADER true)"}
 
@@ -43,6 +46,7 @@ def export_views(wh: Warehouse, out_dir: str | Path, fmt: str = "parquet",
                  views: list[str] | None = None) -> list[ExportedView]:
     """One file per view, named ``<view>.<fmt>``; returns what was written with row counts."""
     views = list(views) if views else [v for v in wh.view_names("v_") if v in ALLOWED]
+    _gate(wh, [v for v in views if v in ALLOWED])  # before any file: a blocked export writes nothing
     for view in views:
         if view in ALLOWED:
             continue
@@ -77,3 +81,20 @@ def _select(wh: Warehouse, view: str) -> str:
                     "ORDER BY ordinal_position", [view])
     cols = [f'CAST("{c}" AS BIGINT) AS "{c}"' if t == "HUGEINT" else f'"{c}"' for c, t in types]
     return f'SELECT {", ".join(cols)} FROM "{view}"'
+
+
+def _gate(wh: Warehouse, views: list[str]) -> None:
+    """The leak gate over every distinct text value of the views (lists of text too): an
+    allowed view should carry none, so one found blocks the export, naming the view and the
+    column, never the identifier. (Allowed views carry no incident ids to name.)"""
+    known = warehouse_known(wh)
+    for view in views:
+        types = wh.rows("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [view])
+        for col, t in types:
+            if t not in ("VARCHAR", "VARCHAR[]"):
+                continue
+            for (value,) in wh.rows(f'SELECT DISTINCT "{col}" FROM "{view}" WHERE "{col}" IS NOT NULL'):
+                found = scan_fields({col: value}, known)
+                if found:
+                    raise MinerError(f"--view {view}: not exported, column {col} carries {found[0][1].what} "
+                                     f"(not shown); nothing written")

@@ -2,8 +2,8 @@
 
 The process stages' own forgetting (:mod:`miner.process.forget`) removes cleaned text and
 vectors; this removes what triage made from them: evidence spans (``v_evidence`` quotes the
-text through their offsets), the scores and content warnings computed from the text, and
-cluster membership. Clusters the gone documents were in are brought up to date by the
+text through their offsets), the scores and content warnings computed from the text, the
+materialized queue order, and cluster membership. Clusters the gone documents were in are brought up to date by the
 cluster stage itself (centroid, keywords and exemplars are made from the members' vectors
 and texts), so no keyword, exemplar or centroid keeps anything of a deleted text. Cluster ids
 stay; a cluster left empty stays with size 0, as the cluster stage leaves it.
@@ -21,7 +21,7 @@ from miner.core.db import Warehouse
 from miner.triage.clusters import cluster_candidates
 
 # Per table: rows of tombstoned documents go (all are keyed by doc_id).
-DERIVED_TABLES = ("evidence", "evidence_state", "scores", "care_flags")
+DERIVED_TABLES = ("evidence", "evidence_state", "scores", "care_flags", "queue_order")
 CENTROID_DIM = 384  # clusters.centroid is FLOAT[384]
 
 

@@ -508,6 +508,17 @@ def _import_with(tmp_path: Path, plan, paths: list[Path], name: str, workers: in
     return wh_path, finish_import(wh_path, plan, run_id, outcomes, 0.0)
 
 
+def import_snapshots(tmp_path: Path, plan, paths: list[Path], runs, queries: tuple[str, ...]) -> list[list]:
+    """What each import of ``runs`` ((name, workers) pairs) leaves, as the rows of ``queries``."""
+    out = []
+    for name, workers in runs:
+        wh_path, summary = _import_with(tmp_path, plan, paths, name, workers)
+        assert summary.status == "ok"
+        with Warehouse.open(wh_path, read_only=True) as wh:
+            out.append([wh.rows(sql) for sql in queries])
+    return out
+
+
 def test_worker_processes_import_exactly_what_one_process_does(tmp_path, monkeypatch):
     monkeypatch.setattr(archive_workers, "MIN_BYTES", 0)  # any file is big enough for workers here
     plan = write_plan(tmp_path)
@@ -515,17 +526,12 @@ def test_worker_processes_import_exactly_what_one_process_does(tmp_path, monkeyp
         *SUBMISSIONS, *COMMENTS, '{"id": "cut", "subreddit": "depression", "title": ',
         *[post(f"m{i}", "depression" if i % 2 else "CPTSD", "ChatGPT refused" if i % 9 == 0 else f"day {i}",
                "plain words " * 10) for i in range(300)]])
-    snapshots = []
     # None: the first block is scanned in-process, then (mostly in scope) workers take over
-    for name, workers in (("one", 1), ("three", 3), ("auto", None)):
-        wh_path, summary = _import_with(tmp_path, plan, [mixed], name, workers)
-        assert summary.status == "ok"
-        with Warehouse.open(wh_path, read_only=True) as wh:
-            snapshots.append([wh.rows(sql) for sql in (
-                "SELECT doc_id, content_hash FROM documents ORDER BY ALL",
-                "SELECT doc_id, query_id, via FROM hits ORDER BY ALL",
-                "SELECT line_no, byte_offset, reason FROM archive_quarantine ORDER BY ALL",
-                "SELECT status, line_no, byte_offset, lines, matched, hits, quarantined FROM archive_imports")])
+    snapshots = import_snapshots(tmp_path, plan, [mixed], (("one", 1), ("three", 3), ("auto", None)), (
+        "SELECT doc_id, content_hash FROM documents ORDER BY ALL",
+        "SELECT doc_id, query_id, via FROM hits ORDER BY ALL",
+        "SELECT line_no, byte_offset, reason FROM archive_quarantine ORDER BY ALL",
+        "SELECT status, line_no, byte_offset, lines, matched, hits, quarantined FROM archive_imports"))
     assert snapshots[0] == snapshots[1] == snapshots[2]
     assert snapshots[0][1] and snapshots[0][2]  # there were hits and a quarantined line to agree on
 

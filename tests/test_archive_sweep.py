@@ -127,7 +127,7 @@ def test_an_orphan_comment_gets_its_thread_when_the_submission_arrives_later(tmp
 
 def test_worker_processes_keep_exactly_what_one_process_keeps(tmp_path, monkeypatch):
     from miner.collect import archive_workers
-    from tests.test_archive import _import_with
+    from tests.test_archive import import_snapshots
 
     monkeypatch.setattr(archive_workers, "MIN_BYTES", 0)  # any file is big enough for workers here
     plan = write_plan(tmp_path)
@@ -135,14 +135,9 @@ def test_worker_processes_keep_exactly_what_one_process_keeps(tmp_path, monkeypa
         *SUBMISSIONS, *COMMENTS,
         *[post(f"m{i}", ["replika", "CharacterAI", "depression"][i % 3], f"day {i}", "plain words " * 10)
           for i in range(300)]])
-    snapshots = []
-    for name, workers in (("one", 1), ("three", 3)):
-        wh_path, summary = _import_with(tmp_path, plan, [mixed], name, workers)
-        assert summary.status == "ok"
-        with Warehouse.open(wh_path, read_only=True) as wh:
-            snapshots.append([wh.rows(sql) for sql in (
-                "SELECT doc_id, content_hash FROM documents ORDER BY ALL",
-                "SELECT doc_id, query_id, via FROM hits ORDER BY ALL",
-                "SELECT lines, swept, matched FROM archive_imports")])
+    snapshots = import_snapshots(tmp_path, plan, [mixed], (("one", 1), ("three", 3)), (
+        "SELECT doc_id, content_hash FROM documents ORDER BY ALL",
+        "SELECT doc_id, query_id, via FROM hits ORDER BY ALL",
+        "SELECT lines, swept, matched FROM archive_imports"))
     assert snapshots[0] == snapshots[1]
     assert snapshots[0][2] == [(311, 5 + 200, 2)]  # every replika and CharacterAI post, and k1, k2

@@ -69,6 +69,13 @@ def measure(path: str, side: str, calls: int) -> dict:
     return out
 
 
+def wh_counts(path: str) -> tuple[int, int]:
+    from miner.core.db import Warehouse
+
+    with Warehouse.open(path, read_only=True) as wh:
+        return wh.scalar("SELECT count(*) FROM documents"), wh.scalar("SELECT count(*) FROM hits")
+
+
 def child(path: str, side: str, calls: int) -> dict:
     code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from bench.queue_speed import measure; "
             f"print(json.dumps(measure({path!r}, {side!r}, {calls})))")
@@ -85,7 +92,8 @@ def main() -> None:
     ap.add_argument("--hits", type=int, default=5_000_000)
     ap.add_argument("--calls", type=int, default=30, help="next-item queries (and round trips) per process")
     ap.add_argument("--rounds", type=int, default=2, help="A/B process pairs, alternating")
-    ap.add_argument("--path", type=Path, help="keep the built warehouse here (default: a temporary file)")
+    ap.add_argument("--path", type=Path, help="keep the built warehouse here, or reuse it if it exists "
+                                              "(default: a temporary file)")
     args = ap.parse_args()
     from bench.warehouse import build
     from miner.core.db import Warehouse
@@ -94,17 +102,20 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = str(args.path or Path(tmp) / "queue.duckdb")
+        reuse = args.path is not None and args.path.exists()
         t0 = time.perf_counter()
         with Warehouse.open(path) as wh:
-            build(wh, args.docs, args.hits, 30, 0)
+            if not reuse:
+                build(wh, args.docs, args.hits, 30, 0)
             built = time.perf_counter() - t0
             t0 = time.perf_counter()
             queued = refresh_queue_order(wh)
             materialize = time.perf_counter() - t0
             n_scores = wh.scalar("SELECT count(*) FROM scores")
             n_spans = wh.scalar("SELECT count(*) FROM evidence")
-        print(f"warehouse: {args.docs:,} documents, {args.hits:,} hits, {n_scores:,} scores, {n_spans:,} evidence "
-              f"spans, 1,000 clusters (built in {built:.0f} s)")
+        n_docs, n_hits = wh_counts(path)
+        print(f"warehouse: {n_docs:,} documents, {n_hits:,} hits, {n_scores:,} scores, {n_spans:,} evidence "
+              f"spans, 1,000 clusters ({'reused' if reuse else f'built in {built:.0f} s'})")
         print(f"materializing the order at scoring time: {materialize:.2f} s for {queued:,} items")
         runs: dict[str, list[dict]] = {"A": [], "B": []}
         for _ in range(args.rounds):

@@ -549,8 +549,10 @@ def load_spans(wh: Warehouse, doc_ids: Iterable[str] | None = None) -> dict[str,
     sql = 'SELECT doc_id, kind, label, start, "end", weight FROM evidence'
     params = None
     if doc_ids is not None:
-        sql += " WHERE doc_id IN (SELECT unnest(?))"
-        params = [list(doc_ids)]
+        doc_ids = list(doc_ids)
+        # one document (an item page): an equality, which DuckDB answers from the index
+        sql += " WHERE doc_id = ?" if len(doc_ids) == 1 else " WHERE doc_id IN (SELECT unnest(?))"
+        params = doc_ids if len(doc_ids) == 1 else [doc_ids]
     out: dict[str, list[Span]] = {}
     for d, k, lab, a, b, w in wh.rows(sql + " ORDER BY doc_id, start", params):
         out.setdefault(d, []).append(Span(k, lab, a, b, w))

@@ -26,17 +26,20 @@ def refresh_queue_order(wh: Warehouse) -> int:
     """
     flag_pending(wh)
     with wh.transaction():
+        wh.execute("DROP INDEX IF EXISTS queue_order_doc")
         wh.execute("DELETE FROM queue_order")
         wh.execute(
             "INSERT INTO queue_order "
             "WITH lanes AS (SELECT coalesce(m.canonical_id, h.doc_id) AS doc_id, "
             "               found_by(count(*) FILTER (WHERE h.via = 'sweep'), count(*) FILTER (WHERE h.via <> 'sweep')) "
             "               AS found_by FROM hits h LEFT JOIN dup_members m USING (doc_id) GROUP BY 1) "
-            "SELECT s.doc_id, s.priority, lanes.found_by, coalesce(f.categories, []), s.scorer_version "
+            "SELECT s.doc_id, s.priority, s.score, s.lane, lanes.found_by, coalesce(f.categories, []), "
+            "s.scorer_version "
             "FROM scores s JOIN v_current_scorer USING (scorer_version) JOIN documents d USING (doc_id) "
             "LEFT JOIN dup_members g USING (doc_id) LEFT JOIN lanes USING (doc_id) "
             "LEFT JOIN care_flags f USING (doc_id) "
             "WHERE coalesce(g.is_canonical, true) AND d.state = 'ok' ORDER BY s.priority")
+        wh.execute("CREATE INDEX queue_order_doc ON queue_order (doc_id)")
     return wh.scalar("SELECT count(*) FROM queue_order")
 
 

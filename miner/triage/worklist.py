@@ -83,14 +83,18 @@ def form_key() -> str:
 def load_item(wh: Warehouse, doc_id: str, annotator: str) -> Item:
     """The canonical document behind ``doc_id`` (MinerError when there is none)."""
     doc = resolve_doc(wh, doc_id)
+    # Every table filtered by the document itself: DuckDB answers each from its index, where a
+    # plain join would scan the big ones (a million scores) for one row.
     rows = wh.dicts(
         "SELECT d.doc_id, coalesce(c.title, d.title) AS title, coalesce(c.text, '') AS text, d.source, d.kind, "
-        "d.community, d.created_at, coalesce(c.state, 'empty') AS state, s.score, s.lane, m.cluster_id, k.keywords, "
-        "o.doc_id IS NOT NULL AS overlap "
-        "FROM documents d LEFT JOIN clean_texts c USING (doc_id) "
-        "LEFT JOIN (SELECT s.* FROM scores s JOIN v_current_scorer USING (scorer_version)) s USING (doc_id) "
-        "LEFT JOIN cluster_members m USING (doc_id) LEFT JOIN clusters k ON k.cluster_id = m.cluster_id "
-        "LEFT JOIN overlap_items o USING (doc_id) WHERE d.doc_id = ?", [doc])
+        "d.community, d.created_at, coalesce(c.state, 'empty') AS state, q.score, q.lane, q.found_by, "
+        "m.cluster_id, k.keywords, o.doc_id IS NOT NULL AS overlap "
+        "FROM (SELECT * FROM documents WHERE doc_id = $d) d "
+        "LEFT JOIN (SELECT * FROM clean_texts WHERE doc_id = $d) c USING (doc_id) "
+        "LEFT JOIN (SELECT * FROM queue_order WHERE doc_id = $d) q USING (doc_id) "
+        "LEFT JOIN (SELECT * FROM cluster_members WHERE doc_id = $d) m USING (doc_id) "
+        "LEFT JOIN clusters k ON k.cluster_id = m.cluster_id "
+        "LEFT JOIN (SELECT * FROM overlap_items WHERE doc_id = $d) o USING (doc_id)", {"d": doc})
     if not rows:
         raise MinerError(f"{doc_id}: no such document")
     r = rows[0]
@@ -104,13 +108,22 @@ def load_item(wh: Warehouse, doc_id: str, annotator: str) -> Item:
                 cluster_id=r["cluster_id"], cluster_keywords=list(r["keywords"] or []),
                 spans=load_spans(wh, [doc]).get(doc, []), care=flags(wh, [doc]).get(doc, []), mine=mine,
                 others=[a["annotator"] for a in cur if a["annotator"] != annotator], overlap=bool(r["overlap"]),
-                state=r["state"], found_by=found_by_of(wh, doc))
+                state=r["state"], found_by=r["found_by"] if r["score"] is not None else found_by_of(wh, doc))
 
 
 def _filters(view_alias: str = "doc_id") -> str:
-    return (f" AND {view_alias} NOT IN (SELECT doc_id FROM care_flags WHERE len(list_intersect(categories, $opt)) > 0)"
-            f" AND {view_alias} NOT IN (SELECT doc_id FROM web_claims WHERE annotator <> $me AND expires_at > $now)"
+    """Held by someone else, or skipped. (Care opt-outs: :func:`_readable`, by key.)"""
+    return (f" AND {view_alias} NOT IN (SELECT doc_id FROM web_claims WHERE annotator <> $me AND expires_at > $now)"
             f" AND {view_alias} NOT IN (SELECT unnest($skip::VARCHAR[]))")
+
+
+def _readable(wh: Warehouse, rows: list[tuple], opt_out: list[str]) -> list[tuple]:
+    """The first of ``rows`` (doc_id first) in no care category the annotator opted out of,
+    looked up by key: a filter over every care flag would scan a million rows per request."""
+    if not rows or not opt_out:
+        return rows[:1]
+    cats = flags(wh, [r[0] for r in rows])
+    return [r for r in rows if not set(cats.get(r[0], [])) & set(opt_out)][:1]
 
 
 def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all_documents: bool = False) -> str | None:
@@ -120,11 +133,12 @@ def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all
     items others labelled and they have not (agreement), then the queue in the scorer's order.
     """
     now = now_utc()
-    p = {"me": who.name, "opt": list(who.opt_out), "now": now, "skip": list(skip)}
+    p = {"me": who.name, "now": now, "skip": list(skip)}
+    opt = list(who.opt_out)
     # an item still held: claimed by them, decided by nobody (cheaper than asking the queue view)
-    held = wh.rows("SELECT doc_id FROM web_claims WHERE annotator = $me AND expires_at > $now "
-                   "AND doc_id NOT IN (SELECT doc_id FROM v_annotations_current) "
-                   f"{_filters()} ORDER BY claimed_at DESC LIMIT 1", p)
+    held = _readable(wh, wh.rows("SELECT doc_id FROM web_claims WHERE annotator = $me AND expires_at > $now "
+                                 "AND doc_id NOT IN (SELECT doc_id FROM v_annotations_current) "
+                                 f"{_filters()} ORDER BY claimed_at DESC", p), opt)
     hits = "" if all_documents else "AND c.n_hits > 0"
     row = held
     if not row and wh.scalar("SELECT count(*) FROM overlap_items"):
@@ -135,9 +149,10 @@ def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all
             "JOIN (SELECT s.* FROM scores s JOIN v_current_scorer USING (scorer_version)) s USING (doc_id) "
             "JOIN v_canonical_documents c USING (doc_id) JOIN documents d USING (doc_id) "
             f"WHERE d.state = 'ok' AND NOT cur.mine AND cur.n < o.k {hits} {_filters('o.doc_id')} "
-            "ORDER BY s.priority, o.doc_id LIMIT 1", p)
+            "ORDER BY s.priority, o.doc_id", p)
+        row = _readable(wh, row, opt)
     if not row:
-        row = next_in_order(wh, all_documents, me=who.name, opt=list(who.opt_out), skip=list(skip), now=now)
+        row = next_in_order(wh, all_documents, me=who.name, opt=opt, skip=list(skip), now=now)
     if not row:
         return None
     doc = row[0][0]

@@ -51,7 +51,20 @@ def temporary_api(*, startup_timeout: float = 90.0) -> Iterator[str | None]:
                        "--log-level", "error", "--lifespan", "on")
     with _server(cmd, url, env, startup_timeout):
         with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
+            try:
+                yield url
+            finally:
+                _drain_to_api()
+
+
+def _drain_to_api() -> None:
+    """Send what Prefect's background workers still hold (run logs, events) while the server
+    answers: stopped first, they would print "--- Error logging to API ---" at exit."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=5)
 
 
 @contextmanager

@@ -69,7 +69,8 @@ def main() -> None:
     args = ap.parse_args()
     if not args.warehouse.exists():
         raise SystemExit(f"{args.warehouse}: no warehouse (run `make demo`, or pass --warehouse)")
-    path = Path(tempfile.mkdtemp()) / "w.duckdb"
+    tmp = tempfile.TemporaryDirectory()  # the copy goes when the bench ends (a 1M warehouse is a GB)
+    path = Path(tmp.name) / "w.duckdb"
     shutil.copy(args.warehouse, path)
     names = [f"bench{i}" for i in range(args.annotators)]
     with Warehouse.open(path) as wh:
@@ -103,6 +104,7 @@ def main() -> None:
     shared = len([d for n in names for d in done[n]]) - len({d for n in names for d in done[n]})
     print(f"stored exactly once: {'yes' if twice == 0 and sent <= stored else 'NO'} "
           f"({len(stored)} labels, {twice} doubled, {len(sent - stored)} lost); items given to two people: {shared}")
+    tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -306,3 +306,21 @@ def test_the_next_item_is_the_queue_views_next_and_skips_what_changed_since_scor
         wh.execute("UPDATE queue_order SET priority = -1 WHERE doc_id = ?", [flagged[0][0]])  # first in line
         assert worklist.next_for(wh, Annotator("kim", opt_out=list(cats)), all_documents=True) != flagged[0][0]
         assert worklist.next_for(wh, Annotator("lee"), all_documents=True) == flagged[0][0]
+
+
+def test_a_warehouse_scored_before_the_materialized_order_has_its_queue_at_once(whp):
+    """Upgrading: the migration that adds queue_order fills it from the scores already there,
+    so the queue is not empty until the next `miner process`."""
+    import duckdb
+
+    from miner.triage.queue import next_item
+
+    with Warehouse.open(whp) as wh:
+        view = queue_ids(wh)
+    con = duckdb.connect(str(whp))  # the warehouse as the release before the migration left it
+    con.execute("DROP TABLE queue_order")
+    con.execute("DELETE FROM schema_version WHERE version = 11")
+    con.close()
+    with Warehouse.open(whp) as wh:
+        item = next_item(wh, all_documents=True)
+        assert item.doc_id == view[0] and item.remaining == len(view)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from miner.core.clock import now_utc
 from miner.core.db import Warehouse
-from miner.triage.care import flag_pending
+from miner.triage.care import flag_pending, flags
 
 
 def refresh_queue_order(wh: Warehouse) -> int:
@@ -86,7 +86,19 @@ def next_in_order(wh: Warehouse, all_documents: bool = False, *, me: str = "", o
     off = 0
     while True:
         rows = wh.rows(sql, {**p, "off": off})
-        ok = [r for r in rows if still_ok(wh, r[0])]
+        ok = readable(wh, [r for r in rows if still_ok(wh, r[0])], p["opt"])
         if ok or len(rows) < batch:
             return ok[:1]
         off += batch
+
+
+def readable(wh: Warehouse, rows: list[tuple], opt_out: list[str]) -> list[tuple]:
+    """``rows`` (doc_id first) in no care category the annotator opted out of, checked by key
+    against the care flags themselves: a text flagged only after the order was written (an
+    upgraded warehouse, a re-cleaned text) is flagged now, before anyone is shown it."""
+    if not rows or not opt_out:
+        return rows
+    ids = [r[0] for r in rows]
+    flag_pending(wh, ids)
+    cats = flags(wh, ids)
+    return [r for r in rows if not set(cats.get(r[0], [])) & set(opt_out)]

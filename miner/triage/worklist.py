@@ -32,7 +32,7 @@ from miner.triage.annotators import Annotator
 from miner.triage.care import flag_pending, flags
 from miner.triage.codebook import Label
 from miner.triage.evidence import Span, load_spans
-from miner.triage.order import count_undecided, next_in_order
+from miner.triage.order import count_undecided, next_in_order, readable
 from miner.triage.queue import found_by_of
 
 CLAIM_MINUTES = 20
@@ -112,18 +112,9 @@ def load_item(wh: Warehouse, doc_id: str, annotator: str) -> Item:
 
 
 def _filters(view_alias: str = "doc_id") -> str:
-    """Held by someone else, or skipped. (Care opt-outs: :func:`_readable`, by key.)"""
+    """Held by someone else, or skipped. (Care opt-outs: :func:`miner.triage.order.readable`, by key.)"""
     return (f" AND {view_alias} NOT IN (SELECT doc_id FROM web_claims WHERE annotator <> $me AND expires_at > $now)"
             f" AND {view_alias} NOT IN (SELECT unnest($skip::VARCHAR[]))")
-
-
-def _readable(wh: Warehouse, rows: list[tuple], opt_out: list[str]) -> list[tuple]:
-    """The first of ``rows`` (doc_id first) in no care category the annotator opted out of,
-    looked up by key: a filter over every care flag would scan a million rows per request."""
-    if not rows or not opt_out:
-        return rows[:1]
-    cats = flags(wh, [r[0] for r in rows])
-    return [r for r in rows if not set(cats.get(r[0], [])) & set(opt_out)][:1]
 
 
 def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all_documents: bool = False) -> str | None:
@@ -136,9 +127,9 @@ def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all
     p = {"me": who.name, "now": now, "skip": list(skip)}
     opt = list(who.opt_out)
     # an item still held: claimed by them, decided by nobody (cheaper than asking the queue view)
-    held = _readable(wh, wh.rows("SELECT doc_id FROM web_claims WHERE annotator = $me AND expires_at > $now "
+    held = readable(wh, wh.rows("SELECT doc_id FROM web_claims WHERE annotator = $me AND expires_at > $now "
                                  "AND doc_id NOT IN (SELECT doc_id FROM v_annotations_current) "
-                                 f"{_filters()} ORDER BY claimed_at DESC", p), opt)
+                                 f"{_filters()} ORDER BY claimed_at DESC", p), opt)[:1]
     hits = "" if all_documents else "AND c.n_hits > 0"
     row = held
     if not row and wh.scalar("SELECT count(*) FROM overlap_items"):
@@ -150,7 +141,7 @@ def next_for(wh: Warehouse, who: Annotator, *, skip: list[str] | tuple = (), all
             "JOIN v_canonical_documents c USING (doc_id) JOIN documents d USING (doc_id) "
             f"WHERE d.state = 'ok' AND NOT cur.mine AND cur.n < o.k {hits} {_filters('o.doc_id')} "
             "ORDER BY s.priority, o.doc_id", p)
-        row = _readable(wh, row, opt)
+        row = readable(wh, row, opt)[:1]
     if not row:
         row = next_in_order(wh, all_documents, me=who.name, opt=opt, skip=list(skip), now=now)
     if not row:

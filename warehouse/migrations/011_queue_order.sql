@@ -15,3 +15,20 @@ CREATE TABLE queue_order (
     scorer_version VARCHAR NOT NULL
 );
 CREATE INDEX queue_order_doc ON queue_order (doc_id);
+
+-- A warehouse scored before this migration gets its order now (as refresh_queue_order writes
+-- it at the time of this migration), so the queue is not empty until the next `miner process`.
+-- Texts without care flags yet are flagged at read time before an opted-out annotator sees them.
+INSERT INTO queue_order
+WITH cur AS (SELECT scorer_version FROM scorers ORDER BY created_at DESC, scorer_version LIMIT 1),
+lanes AS (
+    SELECT coalesce(m.canonical_id, h.doc_id) AS doc_id,
+           CASE WHEN bool_or(h.via = 'sweep') AND bool_or(h.via <> 'sweep') THEN 'swept, matched a query'
+                WHEN bool_or(h.via = 'sweep') THEN 'swept' ELSE 'matched a query' END AS found_by
+    FROM hits h LEFT JOIN dup_members m USING (doc_id) GROUP BY 1
+)
+SELECT s.doc_id, s.priority, s.score, s.lane, lanes.found_by, coalesce(f.categories, []), s.scorer_version
+FROM scores s JOIN cur USING (scorer_version) JOIN documents d USING (doc_id)
+LEFT JOIN dup_members g USING (doc_id) LEFT JOIN lanes USING (doc_id) LEFT JOIN care_flags f USING (doc_id)
+WHERE coalesce(g.is_canonical, true) AND d.state = 'ok'
+ORDER BY s.priority;

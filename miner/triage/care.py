@@ -70,11 +70,18 @@ class FlagReport:
 def flag_pending(wh: Warehouse, doc_ids: list[str] | None = None) -> FlagReport:
     """Flag cleaned texts that are new, changed, or were flagged by an older version (of
     ``doc_ids`` only, when given: what a page is about to show, without scanning every text)."""
-    only = " AND c.doc_id IN (SELECT unnest(?))" if doc_ids is not None else ""
+    texts, flagged, params = "clean_texts", "care_flags", [CARE_VERSION]
+    if doc_ids is not None:
+        # Both sides cut to the documents first, by a list of values DuckDB looks up in the
+        # primary-key index (a join of every text with every flag costs tens of ms at 1M).
+        ids = list(doc_ids) or [""]
+        marks = ", ".join("?" * len(ids))
+        texts = f"(SELECT * FROM clean_texts WHERE doc_id IN ({marks}))"
+        flagged = f"(SELECT * FROM care_flags WHERE doc_id IN ({marks}))"
+        params = ids + ids + [CARE_VERSION]
     todo = wh.rows(
-        "SELECT c.doc_id, c.text, c.text_hash FROM clean_texts c LEFT JOIN care_flags f USING (doc_id) "
-        f"WHERE (f.doc_id IS NULL OR f.text_hash <> c.text_hash OR f.version <> ?){only}",
-        [CARE_VERSION] + ([list(doc_ids)] if doc_ids is not None else []))
+        f"SELECT c.doc_id, c.text, c.text_hash FROM {texts} c LEFT JOIN {flagged} f USING (doc_id) "
+        "WHERE f.doc_id IS NULL OR f.text_hash <> c.text_hash OR f.version <> ?", params)
     if not todo:
         return FlagReport(0, 0)
     now = now_utc()

@@ -93,9 +93,9 @@ def main() -> None:
         wall = time.perf_counter() - t0
     together = [x for xs in trips.values() for x in xs]
     print(f"one annotator: {len(solo)} labels, round trip median {statistics.median(solo) * 1000:.0f} ms, "
-          f"p95 {pct(solo, 0.95):.0f} ms")
+          f"p99 {pct(solo, 0.99):.0f} ms")
     print(f"{args.annotators} at once: {len(together)} labels in {wall:.1f} s ({len(together) / wall:.1f} labels/s), "
-          f"round trip median {statistics.median(together) * 1000:.0f} ms, p95 {pct(together, 0.95):.0f} ms")
+          f"round trip median {statistics.median(together) * 1000:.0f} ms, p99 {pct(together, 0.99):.0f} ms")
     with Warehouse.open(path, read_only=True) as wh:
         rows = wh.rows("SELECT annotator, doc_id, count(*) FROM annotations WHERE annotator LIKE 'bench%' GROUP BY ALL")
     sent = {(n, d) for n in names for d in done[n]} | {(names[0], d) for d in solo_done}

@@ -11,8 +11,8 @@ A. the materialized order (``queue_order``, read through :func:`miner.triage.ord
    what ``miner triage next`` and the web app do now;
 B. the reference: the same "next item" asked of the ``v_queue`` view, as they did before.
 
-Each process times ``--calls`` next-item queries (p50, p99) and a full label round trip
-(pick the next item and claim it, load it as the web page does, store a label) for A. It also
+Each process times ``--calls`` next-item queries (p50, p99) and as many full label round trips
+(pick the next item and claim it, load it as the web page does, store a label). It also
 prints what materializing costs at scoring time, and the peak memory of each process.
 """
 
@@ -41,7 +41,8 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def measure(path: str, side: str, calls: int) -> dict:
-    """One process: ``calls`` next-item queries on one side, and (A) as many label round trips."""
+    """One process: ``calls`` next-item queries on one side, then as many label round trips
+    (A through the materialized order, B asking the view for the next item)."""
     from miner.core.db import Warehouse
     from miner.triage import worklist
     from miner.triage.annotators import Annotator
@@ -56,15 +57,19 @@ def measure(path: str, side: str, calls: int) -> dict:
             t0 = time.perf_counter()
             wh.rows(sql)
             out["next"].append(time.perf_counter() - t0)
-        if side == "A":
-            who = Annotator(f"bench_{os.getpid()}", opt_out=["suicide"])
-            for i in range(calls):
-                t0 = time.perf_counter()
+        who = Annotator(f"bench_{os.getpid()}", opt_out=["suicide"])
+        for i in range(calls):
+            t0 = time.perf_counter()
+            # B: the next item as the view gives it, claimed as before; then the same page and save
+            if side == "A":
                 doc = worklist.next_for(wh, who)
-                item = worklist.load_item(wh, doc, who.name)
-                worklist.submit_label(wh, who.name, doc, Label(decision="unsure"), key=f"{os.getpid()}-{i}",
-                                      seen=worklist.item_version(item))
-                out["trip"].append(time.perf_counter() - t0)
+            else:
+                doc = wh.rows(sql)[0][0]
+                worklist.claim(wh, doc, who.name)
+            item = worklist.load_item(wh, doc, who.name)
+            worklist.submit_label(wh, who.name, doc, Label(decision="unsure"), key=f"{os.getpid()}-{i}",
+                                  seen=worklist.item_version(item))
+            out["trip"].append(time.perf_counter() - t0)
     out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 

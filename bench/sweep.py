@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python bench/sweep.py            # sweep every community of the replay corpus
     PYTHONPATH=. .venv/bin/python bench/sweep.py --subs mentalhealth depression
 
-One run, in two separate processes (so neither warms the other's caches or model):
+Each round, two separate processes, run in turn (so neither warms the other's caches or model):
 
 A. the pipeline: a plan that sweeps the communities (submissions and comments) is harvested
    from the replay server through praw, then every stage of ``miner process`` runs (clean,
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,28 +91,33 @@ def child(fn: str, *args: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--subs", nargs="*", help="communities to sweep (default: every one in the replay corpus)")
+    ap.add_argument("--rounds", type=int, default=2, help="A/B pairs, run in turn (A, B, A, B, ...)")
     args = ap.parse_args()
     from miner.replay.corpus import load_corpus
 
     subs = args.subs or sorted({s.subreddit for s in load_corpus().submissions})
-    with tempfile.TemporaryDirectory() as tmp:
-        wh = str(Path(tmp) / "sweep.duckdb")
-        a = child("pipeline", wh, str(sweep_plan(Path(tmp) / "plan.toml", subs)))
-        b = child("bare_encode", wh)
-    steps = {"harvest": a["harvest"], **a["stages"]}
-    total = sum(steps.values())
-    n = a["documents"]
-    print(f"swept {len(subs)} communities of the replay corpus: {n:,} documents ({a['status']})")
+    runs_a, runs_b = [], []
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            wh = str(Path(tmp) / "sweep.duckdb")
+            runs_a.append(child("pipeline", wh, str(sweep_plan(Path(tmp) / "plan.toml", subs))))
+            runs_b.append(child("bare_encode", wh))
+    med = statistics.median
+    steps = {"harvest": med(a["harvest"] for a in runs_a),
+             **{k: med(a["stages"][k] for a in runs_a) for k in runs_a[0]["stages"]}}
+    total = med(a["harvest"] + sum(a["stages"].values()) for a in runs_a)
+    n, texts = runs_a[0]["documents"], runs_b[0]["texts"]
+    bare = med(b["seconds"] for b in runs_b)
+    print(f"swept {len(subs)} communities of the replay corpus: {n:,} documents ({runs_a[0]['status']}); "
+          f"medians of {args.rounds} runs of each side, run in turn")
     print(f"{'step':<16}{'seconds':>9}{'share':>8}")
     for name, sec in steps.items():
-        ref = f"   reference: bare encode of {b['texts']:,} texts {b['seconds']:.1f} s" if name == "embed" else ""
+        ref = f"   reference: bare encode of {texts:,} texts {bare:.1f} s" if name == "embed" else ""
         print(f"{name:<16}{sec:>9.1f}{sec / total:>8.0%}{ref}")
     print(f"{'total':<16}{total:>9.1f}")
     print(f"end to end: {n / total:.1f} documents/s = {n / total * DAY:,.0f} documents a day on this machine; "
           f"embedding is {steps.get('embed', 0) / total:.0%} of it")
-    print(f"reference (same run): bare encode {b['texts'] / b['seconds']:.1f} texts/s = "
-          f"{b['texts'] / b['seconds'] * DAY:,.0f} a day")
-
+    print(f"reference (same run): bare encode {texts / bare:.1f} texts/s = {texts / bare * DAY:,.0f} a day")
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -11,7 +10,7 @@ from miner.cli import main
 from miner.cli.common import PORT, console, warehouse_option, warehouse_path
 from miner.core.errors import MinerError
 from miner.flows.server import prefect_api
-from miner.plan.plan import cadences, load_plan
+from miner.plan.plan import cadences, every_text, load_plan
 
 
 @main.command("schedule")
@@ -51,13 +50,13 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
     # A swept scope with its own cadence gets its own schedule: it only harvests (the main
     # schedule processes), and never overlaps another run (one run at a time, below).
     deployments += [nightly_harvest.to_deployment(
-        name=f"{name}-sweep-{_every(e)}", interval=e, paused=paused, concurrency_limit=1,
+        name=f"{name}-sweep-{every_text(e)}", interval=e, paused=paused, concurrency_limit=1,
         parameters={**parameters, "process": False, "check_deletions_daily": False,
                     "sweep_every_seconds": int(e.total_seconds())}) for e in every]
     if dry_run:
         for d in deployments:
             s = d.schedules[0].schedule
-            when = f"{s.cron} (UTC)" if getattr(s, "cron", None) else f"every {_every(s.interval)}"
+            when = f"{s.cron} (UTC)" if getattr(s, "cron", None) else f"every {every_text(s.interval)}"
             console.print(f"deployment: nightly-harvest/{d.name}")
             console.print(f"schedule:   {when}{' paused' if paused else ''}")
             for k, v in d.parameters.items():
@@ -69,10 +68,3 @@ def schedule(plan_file: Path, cron: str, name: str, replay: bool, paused: bool, 
         console.print(f"Prefect API: {api}  (UI: {api.removesuffix('/api')})")
         serve(*deployments, limit=1)
 
-
-def _every(e: timedelta) -> str:
-    seconds = int(e.total_seconds())
-    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % n == 0:
-            return f"{seconds // n}{unit}"
-    return f"{seconds}s"

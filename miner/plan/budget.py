@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from miner.plan.plan import REDDIT_LISTING_CAP, Budget, PlannedQuery
+from miner.plan.plan import REDDIT_LISTING_CAP, Budget, PlannedQuery, every_text
 
 REDDIT_PAGE = 100
 DAY = 86_400
@@ -136,7 +136,7 @@ def sweep_warnings(loads: list[SweepLoad], budget: Budget) -> list[str]:
             need = load.cadence_needed()
             out.append(f"r/{load.community} {load.listing}: about {load.per_day:,.0f} a day, but its listing "
                        f"shows {REDDIT_LISTING_CAP:,} items a run ({load.reach_per_day:,} a day at this cadence); "
-                       f"windows will be lost: set every = \"{_every(need)}\" or shorter, or backfill from dumps")
+                       f"windows will be lost: set every = \"{_round_every(need)}\" or shorter, or backfill from dumps")
     total = sum(load.requests_per_day or 0 for load in loads)
     limit = budget.reddit_requests_per_minute * 60 * 24
     if total > limit:
@@ -145,7 +145,8 @@ def sweep_warnings(loads: list[SweepLoad], budget: Budget) -> list[str]:
     return out
 
 
-def _every(seconds: float) -> str:
-    """A duration for the plan's ``every`` key, rounded down to whole minutes or hours."""
+
+def _round_every(seconds: float) -> str:
+    """A cadence to suggest: rounded down to whole minutes, or whole hours from two hours on."""
     minutes = max(1, int(seconds // 60))
-    return f"{minutes // 60}h" if minutes >= 120 else f"{minutes}m"
+    return every_text(timedelta(minutes=minutes if minutes < 120 else minutes // 60 * 60))

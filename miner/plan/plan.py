@@ -425,6 +425,16 @@ SWEEP_KEYS = {"sweep", "submissions", "comments", "every", "expected_per_day"}
 _EVERY = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def every_text(e: timedelta) -> str:
+    """A cadence as the plan's ``every`` key writes it (``"15m"``, ``"2h"``): the inverse of
+    the parser below, in the largest unit that divides it."""
+    seconds = int(e.total_seconds())
+    for unit, n in sorted(_EVERY.items(), key=lambda kv: -kv[1]):
+        if seconds % n == 0:
+            return f"{seconds // n}{unit}"
+    return f"{seconds}s"
+
+
 def _sweep(c: _Checker, t: dict, p: str) -> Sweep | None:
     """``sweep``, ``submissions``, ``comments``, ``every``, ``expected_per_day`` of one scope."""
     on = c.get(t, "sweep", bool, False, p)

@@ -70,11 +70,13 @@ class FlagReport:
 def flag_pending(wh: Warehouse, doc_ids: list[str] | None = None) -> FlagReport:
     """Flag cleaned texts that are new, changed, or were flagged by an older version (of
     ``doc_ids`` only, when given: what a page is about to show, without scanning every text)."""
+    if doc_ids is not None and not doc_ids:
+        return FlagReport(0, 0)
     texts, flagged, params = "clean_texts", "care_flags", [CARE_VERSION]
     if doc_ids is not None:
         # Both sides cut to the documents first, by a list of values DuckDB looks up in the
         # primary-key index (a join of every text with every flag costs tens of ms at 1M).
-        ids = list(doc_ids) or [""]
+        ids = list(doc_ids)
         marks = ", ".join("?" * len(ids))
         texts = f"(SELECT * FROM clean_texts WHERE doc_id IN ({marks}))"
         flagged = f"(SELECT * FROM care_flags WHERE doc_id IN ({marks}))"
